@@ -1,0 +1,62 @@
+# OTelGuard — every entry point a developer or CI needs. Caches live in ignored folders under .cache/.
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PIP_CACHE := $(CURDIR)/.cache/pip
+STAMP := $(VENV)/.installed
+PYTEST_ARGS ?=
+
+.PHONY: help run test lint typecheck unit integration e2e bench cluster cluster-up cluster-down clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --cache-dir $(PIP_CACHE) --upgrade pip wheel "setuptools>=68"
+	$(BIN)/python -m pip install --quiet --cache-dir $(PIP_CACHE) -e '.[dev]'
+	@touch $@
+
+venv: $(STAMP)
+
+run: $(STAMP) ## set up everything and start the platform on embedded stores (otelguard up)
+	$(BIN)/otelguard up $(RUN_ARGS)
+
+lint: $(STAMP) ## ruff (lint + format check) and the import-layering contract
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+	$(BIN)/lint-imports
+
+typecheck: $(STAMP) ## mypy --strict on src/
+	$(BIN)/mypy
+
+test: lint typecheck cluster ## lint, type check and the whole test suite (what CI runs)
+	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+
+unit: $(STAMP)
+	$(BIN)/python -m pytest -q tests/unit $(PYTEST_ARGS)
+
+integration: $(STAMP)
+	$(BIN)/python -m pytest -q tests/integration $(PYTEST_ARGS)
+
+e2e: $(STAMP) cluster
+	$(BIN)/python -m pytest -q tests/e2e $(PYTEST_ARGS)
+
+bench: $(STAMP) ## benchmarks: one JSON line per figure, with the ratio to its target
+	$(BIN)/python bench/ingest.py
+
+cluster: ## build the real test cluster (kube-apiserver + etcd, kubectl, helm) into .cache/cluster (cached)
+	bash tests/e2e/cluster/build.sh
+
+cluster-up: cluster ## start the test cluster on loopback; kubeconfig at .cache/cluster/kubeconfig
+	bash tests/e2e/cluster/up.sh
+
+cluster-down: ## stop the test cluster
+	bash tests/e2e/cluster/down.sh
+
+clean: ## remove build outputs and local data (keeps download caches)
+	rm -rf .otelguard build dist src/*.egg-info .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""otelguard.api.v1alpha1."""

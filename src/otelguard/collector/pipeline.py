@@ -1,0 +1,75 @@
+"""decode → normalize → ingest stages → durable queue: what every receiver does with a request."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+
+from otelguard.collector import metrics, otlp_decode
+from otelguard.collector.durable_queue import DurableQueue
+from otelguard.collector.otlp_convert import convert
+from otelguard.model import SpanRecord
+from otelguard.semconv import PriceTable, normalize
+
+
+class IngestStage(Protocol):
+    """A step between normalization and storage (guardrail ingest policies plug in here)."""
+
+    def process(self, project_id: str, records: list[SpanRecord]) -> list[SpanRecord]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class ExportResult:
+    accepted: int
+    rejected: int = 0
+    message: str = ""
+
+
+class Pipeline:
+    def __init__(
+        self,
+        queue: DurableQueue,
+        *,
+        prices: PriceTable,
+        max_payload_bytes: int,
+        stages: Sequence[IngestStage] = (),
+    ) -> None:
+        self.queue = queue
+        self.prices = prices
+        self.max_payload_bytes = max_payload_bytes
+        self.stages = list(stages)
+
+    def records(
+        self, project_id: str, request: ExportTraceServiceRequest
+    ) -> tuple[list[SpanRecord], int, str]:
+        converted = convert(request)
+        records = [
+            normalize(raw, project_id, prices=self.prices, max_payload_bytes=self.max_payload_bytes)
+            for raw in converted.spans
+        ]
+        for stage in self.stages:
+            records = stage.process(project_id, records)
+        return records, converted.rejected, converted.rejection_reason
+
+    def decode_stored(self, project_id: str, payload: bytes) -> list[SpanRecord]:
+        """Re-derive the records of a spooled request (replay after a restart)."""
+        return self.records(project_id, otlp_decode.parse_protobuf(payload))[0]
+
+    async def export(
+        self, project_id: str, request: ExportTraceServiceRequest, payload: bytes, *, transport: str
+    ) -> ExportResult:
+        """Normalize and durably accept a request; returns once it is on disk.
+
+        ``payload`` is the request as protobuf bytes (what the spool keeps for replay).
+        """
+        records, rejected, reason = self.records(project_id, request)
+        if records:
+            await self.queue.submit(project_id, payload, records)
+            metrics.QUEUE_SPANS.set(self.queue.held_spans)
+        metrics.SPANS_ACCEPTED.labels(transport).inc(len(records))
+        if rejected:
+            metrics.SPANS_REJECTED.labels(transport).inc(rejected)
+        return ExportResult(len(records), rejected, reason)

@@ -1,0 +1,157 @@
+"""``otelguard up``: the whole platform in one process on embedded stores.
+
+One asyncio loop serves the API (uvicorn), OTLP/HTTP (uvicorn, raw ASGI) and OTLP/gRPC (grpc.aio); the
+collector's spool and writer run in threads. SIGINT/SIGTERM stop the receivers first, then drain
+everything acknowledged into ClickHouse, then stop the stores.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import socket
+from collections.abc import Callable, Generator
+from dataclasses import dataclass
+
+import uvicorn
+
+from otelguard.collector.grpc_receiver import make_server
+from otelguard.collector.service import Collector
+from otelguard.local.stores import Stores, bootstrap_default_project, open_stores
+from otelguard.settings import Settings
+from otelguard.storage.clickhouse import insert_spans
+from otelguard.webui.app import create_app
+from otelguard.webui.context import ApiContext
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Ports:
+    host: str = "127.0.0.1"
+    api: int = 8080
+    otlp_http: int = 4318
+    otlp_grpc: int = 4317
+
+
+class _Server(uvicorn.Server):
+    """A uvicorn server that leaves signal handling to the runtime (several servers share one loop)."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Generator[None, None, None]:
+        yield
+
+
+def _bind(host: str, port: int, what: str) -> socket.socket:
+    """Bind up front so a taken port is a clear error, not a uvicorn ``sys.exit`` inside a task."""
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        raise OSError(f"cannot listen for the {what} on {host}:{port}: {exc.strerror}") from None
+    sock.listen(2048)
+    sock.setblocking(False)
+    return sock
+
+
+def _uvicorn(app: object) -> _Server:
+    config = uvicorn.Config(
+        app,  # type: ignore[arg-type]
+        log_level="warning",
+        access_log=False,
+        lifespan="on",
+        timeout_graceful_shutdown=10,
+        http="httptools",
+        loop="asyncio",
+    )
+    return _Server(config)
+
+
+def _insert(stores: Stores) -> Callable[..., None]:
+    def insert(records: object, token: str) -> None:
+        insert_spans(stores.clickhouse, records, dedup_token=token)  # type: ignore[arg-type]
+
+    return insert
+
+
+async def serve(
+    settings: Settings,
+    ports: Ports,
+    *,
+    api: bool = True,
+    collector: bool = True,
+    announce: Callable[[str], None] = print,
+) -> None:
+    """Run the API and/or the collector until SIGINT/SIGTERM."""
+    stores = await asyncio.to_thread(open_stores, settings, with_redis=api and collector)
+    running: Collector | None = None
+    try:
+        generated = bootstrap_default_project(stores.db, settings.api_key)
+        keys = stores.key_cache()
+        context = ApiContext(clickhouse=stores.clickhouse, keys=keys)
+        servers: list[tuple[_Server, socket.socket]] = []
+        grpc_server = None
+        lines: list[str] = []
+        if api:
+            servers.append((_uvicorn(create_app(context)), _bind(ports.host, ports.api, "API")))
+            base = f"http://{ports.host}:{ports.api}"
+            lines.append(f"API and UI {base}  (OpenAPI {base}/api/docs)")
+        if collector:
+            running = Collector(settings, insert=_insert(stores), keys=keys)
+            running.start()
+            servers.append((_uvicorn(running.http_app), _bind(ports.host, ports.otlp_http, "OTLP/HTTP")))
+            grpc_server, _ = make_server(
+                running.grpc_handler,
+                f"{ports.host}:{ports.otlp_grpc}",
+                max_message_bytes=settings.max_body_bytes,
+            )
+            await grpc_server.start()
+            lines.append(
+                f"OTLP/HTTP http://{ports.host}:{ports.otlp_http}/v1/traces   "
+                f"OTLP/gRPC {ports.host}:{ports.otlp_grpc}"
+            )
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        tasks = [asyncio.create_task(server.serve(sockets=[sock])) for server, sock in servers]
+        try:
+            await _wait_started([server for server, _ in servers], tasks)
+            announce("OTelGuard is up: " + "\n  ".join(lines) + f"\n  data: {settings.data_dir.resolve()}")
+            if generated:
+                announce(f"  API key for project 'default' (shown once, stored hashed): {generated}")
+            await stop.wait()
+            announce("shutting down: draining accepted spans into the store")
+        finally:
+            context.ready = False
+            if running is not None:
+                running.http_app.ready = False
+            if grpc_server is not None:
+                await grpc_server.stop(grace=5)
+            for server, _ in servers:
+                server.should_exit = True
+            await asyncio.gather(*tasks, return_exceptions=True)
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                loop.remove_signal_handler(sig)
+    finally:
+        if running is not None:
+            await asyncio.to_thread(running.stop)
+        await asyncio.to_thread(stores.close)
+    announce("stopped")
+
+
+async def _wait_started(servers: list[_Server], tasks: list[asyncio.Task[None]]) -> None:
+    while not all(server.started for server in servers):
+        for task in tasks:
+            if task.done():
+                exc = task.exception()
+                raise (
+                    exc
+                    if exc is not None
+                    else RuntimeError("a server stopped during start-up (is its port already in use?)")
+                )
+        await asyncio.sleep(0.02)

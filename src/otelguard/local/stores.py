@@ -1,0 +1,100 @@
+"""Open the three stores from settings: external URLs when configured, embedded servers otherwise."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from otelguard.auth import Credentials, KeyCache, Principal
+from otelguard.local.embedded import EmbeddedPostgres, EmbeddedRedis
+from otelguard.settings import Settings
+from otelguard.storage import clickhouse, postgres
+
+log = logging.getLogger(__name__)
+
+DEFAULT_PROJECT = "default"
+
+
+@dataclass
+class Stores:
+    settings: Settings
+    db: postgres.Database
+    clickhouse: clickhouse.ClickHouseTransport
+    redis_url: str | None
+    _embedded: list[EmbeddedPostgres | EmbeddedRedis] = field(default_factory=list)
+
+    def key_cache(self) -> KeyCache:
+        def verify(creds: Credentials) -> Principal | None:
+            identity = postgres.verify_api_key(self.db, creds.secret, creds.public_key)
+            if identity is None:
+                return None
+            return Principal(identity.project_id, identity.project_name, identity.public_key)
+
+        return KeyCache(verify)
+
+    def close(self) -> None:
+        self.clickhouse.close()
+        self.db.close()
+        for server in reversed(self._embedded):
+            server.stop()
+
+
+def _start_postgres(
+    settings: Settings, embedded: list[EmbeddedPostgres | EmbeddedRedis]
+) -> postgres.Database:
+    dsn = settings.postgres_dsn
+    if dsn is None:
+        server = EmbeddedPostgres()
+        dsn = server.start(settings.data_dir)
+        embedded.append(server)
+    db = postgres.Database(dsn)
+    postgres.migrate(db)
+    return db
+
+
+@contextlib.contextmanager
+def open_postgres(settings: Settings) -> Iterator[postgres.Database]:
+    """Postgres for a short-lived command; an embedded server it had to start is stopped afterwards,
+    one that was already running (owned by `otelguard up`) is left alone."""
+    embedded: list[EmbeddedPostgres | EmbeddedRedis] = []
+    db = _start_postgres(settings, embedded)
+    try:
+        yield db
+    finally:
+        db.close()
+        for server in embedded:
+            if isinstance(server, EmbeddedPostgres) and not server.reattached:
+                server.stop()
+
+
+def open_stores(settings: Settings, *, with_redis: bool = True) -> Stores:
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    embedded: list[EmbeddedPostgres | EmbeddedRedis] = []
+    try:
+        db = _start_postgres(settings, embedded)
+        redis_url = settings.redis_url
+        if redis_url is None and with_redis:
+            redis = EmbeddedRedis()
+            redis_url = redis.start(settings.data_dir)
+            embedded.append(redis)
+        ch = clickhouse.connect(settings.clickhouse_url, settings.data_dir)
+        clickhouse.migrate(ch, cluster=settings.clickhouse_cluster)
+    except BaseException:
+        for server in reversed(embedded):
+            server.stop()
+        raise
+    return Stores(settings, db, ch, redis_url, embedded)
+
+
+def bootstrap_default_project(db: postgres.Database, api_key: str | None) -> str | None:
+    """Create project ``default`` and its first key. Returns a newly generated secret (print it once)."""
+    project = postgres.ensure_project(db, DEFAULT_PROJECT)
+    if api_key is not None:
+        postgres.create_api_key(db, project.id, secret=api_key, note="OTELGUARD_API_KEY")
+        return None
+    if postgres.list_api_keys(db, project.id):
+        return None
+    issued = postgres.create_api_key(db, project.id, note="generated at first start")
+    return issued.secret_key

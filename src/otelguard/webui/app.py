@@ -1,0 +1,24 @@
+"""The API server's FastAPI application."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from otelguard import __version__
+from otelguard.webui.context import ApiContext
+from otelguard.webui.routers import health, traces
+
+
+def create_app(context: ApiContext) -> FastAPI:
+    app = FastAPI(
+        title="OTelGuard API",
+        version=__version__,
+        docs_url="/api/docs",
+        redoc_url=None,
+        openapi_url="/api/openapi.json",
+        description="Read traces of LLM applications. Authenticate with an OTelGuard API key.",
+    )
+    app.state.context = context
+    app.include_router(health.router)
+    app.include_router(traces.router)
+    return app

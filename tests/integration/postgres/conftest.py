@@ -1,0 +1,42 @@
+"""A real Postgres (pgserver) for the whole session and a fresh database per test."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+
+import psycopg
+import pytest
+from psycopg import sql
+from psycopg.conninfo import make_conninfo
+
+from otelguard.local.embedded import EmbeddedPostgres
+from otelguard.storage.postgres import Database, migrate
+
+
+@pytest.fixture(scope="session")
+def postgres_server_dsn(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    server = EmbeddedPostgres()
+    dsn = server.start(tmp_path_factory.mktemp("embedded-pg"))
+    yield dsn
+    server.stop()
+
+
+@pytest.fixture
+def pg_dsn(postgres_server_dsn: str) -> Iterator[str]:
+    """A DSN for a new, empty database; dropped after the test (advisory locks are per database too)."""
+    name = f"t_{uuid.uuid4().hex[:16]}"
+    with psycopg.connect(postgres_server_dsn, autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    yield make_conninfo(postgres_server_dsn, dbname=name)
+    with psycopg.connect(postgres_server_dsn, autocommit=True) as conn:
+        conn.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+@pytest.fixture
+def db(pg_dsn: str) -> Iterator[Database]:
+    """A pool on a fresh database with all packaged migrations applied."""
+    database = Database(pg_dsn, max_size=4)
+    migrate(database)
+    yield database
+    database.close()
