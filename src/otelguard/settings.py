@@ -28,7 +28,7 @@ def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 1) -> i
     return value
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Settings:
     data_dir: Path = Path(".otelguard")
     api_key: str | None = None  # seeds a key for project "default"

@@ -68,7 +68,7 @@ class Spool:
             return cp
         doc = json.loads(path.read_text())
         intent = doc.get("intent")
-        return Checkpoint(doc["spool_id"], int(doc["committed"]), tuple(intent) if intent else None)  # type: ignore[arg-type]
+        return Checkpoint(doc["spool_id"], int(doc["committed"]), tuple(intent) if intent else None)
 
     def _write_checkpoint(self, cp: Checkpoint) -> None:
         tmp = self.dir / "checkpoint.json.tmp"
