@@ -45,13 +45,22 @@ def _logging() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
 
-def _run(settings: Settings, host: str, api_port: int, http_port: int, grpc_port: int, **parts: bool) -> None:
+def _run(
+    settings: Settings,
+    host: str,
+    api_port: int,
+    http_port: int,
+    grpc_port: int,
+    *,
+    api: bool,
+    collector: bool,
+) -> None:
     from otelguard.local.runtime import Ports, serve
 
     _logging()
     ports = Ports(host=host, api=api_port, otlp_http=http_port, otlp_grpc=grpc_port)
     try:
-        asyncio.run(serve(settings, ports, **parts))
+        asyncio.run(serve(settings, ports, api=api, collector=collector))
     except OSError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from None
@@ -134,7 +143,7 @@ def keys_create(
         issued = postgres.create_api_key(db, project_row.id, note=note)
     typer.echo(f"project:    {project}")
     typer.echo(f"public key: {issued.public_key}")
-    typer.echo(f"secret key: {issued.secret_key}")
+    typer.echo(f"secret key: {issued.secret}")
     typer.echo("Keep the secret key now: it is stored only as a hash and cannot be shown again.")
 
 

@@ -97,4 +97,4 @@ def bootstrap_default_project(db: postgres.Database, api_key: str | None) -> str
     if postgres.list_api_keys(db, project.id):
         return None
     issued = postgres.create_api_key(db, project.id, note="generated at first start")
-    return issued.secret_key
+    return issued.secret
