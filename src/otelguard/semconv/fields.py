@@ -168,6 +168,11 @@ TAG_KEYS: tuple[str, ...] = (
 )
 
 
+def key_of(fld: int, rank: int) -> str:
+    """The attribute key that fills field ``fld`` at precedence ``rank``."""
+    return _PRECEDENCE[fld][rank]
+
+
 def _build() -> dict[str, tuple[int, int]]:
     known: dict[str, tuple[int, int]] = {}
     for fld, keys in _PRECEDENCE.items():

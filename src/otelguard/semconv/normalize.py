@@ -8,6 +8,7 @@ from otelguard.model import AttrValue, RawEvent, RawSpan, SpanKind, SpanRecord, 
 from otelguard.semconv import fields, genai, openinference, openllmetry
 from otelguard.semconv.attributes import as_float, as_int, as_str, as_str_list, as_version, json_compact
 from otelguard.semconv.collect import Collected, collect, collect_resource
+from otelguard.semconv.messages import IndexedItems
 from otelguard.semconv.payload import truncate_utf8
 from otelguard.semconv.prices import PriceTable
 from otelguard.semconv.providers import normalize_provider
@@ -22,6 +23,14 @@ _OTHER = SpanKind.OTHER.value
 _PRICED_KINDS = frozenset({_LLM, _EMBEDDING})
 _COST_FIELDS = slice(fields.COST_TOTAL, fields.COST_REASONING + 1)
 _NO_COST = [None] * (fields.COST_REASONING + 1 - fields.COST_TOTAL)
+_INPUT_FAMILIES = (
+    (fields.GENAI_PROMPT_PREFIX, openllmetry.messages),
+    (fields.OI_INPUT_PREFIX, openinference.messages),
+)
+_OUTPUT_FAMILIES = (
+    (fields.GENAI_COMPLETION_PREFIX, openllmetry.messages),
+    (fields.OI_OUTPUT_PREFIX, openinference.messages),
+)
 _KIND_MAPS = (
     (fields.OI_KIND, openinference.SPAN_KINDS),
     (fields.OPERATION, genai.OPERATION_KINDS),
@@ -147,19 +156,20 @@ def _input(c: Collected, events: genai.EventFindings | None) -> str:
     v = c.values
     text = genai.input_payload(v[fields.INPUT_MESSAGES], v[fields.SYSTEM_INSTRUCTIONS])
     if text is not None:
+        _drop(c, fields.INPUT_MESSAGES, fields.SYSTEM_INSTRUCTIONS)
         return text
     msgs = c.messages
     if msgs:
-        items = msgs.get(fields.GENAI_PROMPT_PREFIX)
-        if items:
-            return json_compact(openllmetry.messages(items))
-        items = msgs.get(fields.OI_INPUT_PREFIX)
-        if items:
-            return json_compact(openinference.messages(items))
+        for prefix, parse in _INPUT_FAMILIES:
+            items = msgs.get(prefix)
+            if items:
+                _drop_family(c, prefix, items)
+                return json_compact(parse(items))
     if events is not None:
         text = events.input_payload()
         if text is not None:
             return text
+    _drop(c, fields.INPUT_VALUE)
     return as_str(v[fields.INPUT_VALUE])
 
 
@@ -167,20 +177,35 @@ def _output(c: Collected, events: genai.EventFindings | None) -> str:
     v = c.values
     text = genai.output_payload(v[fields.OUTPUT_MESSAGES])
     if text is not None:
+        _drop(c, fields.OUTPUT_MESSAGES)
         return text
     msgs = c.messages
     if msgs:
-        items = msgs.get(fields.GENAI_COMPLETION_PREFIX)
-        if items:
-            return json_compact(openllmetry.messages(items))
-        items = msgs.get(fields.OI_OUTPUT_PREFIX)
-        if items:
-            return json_compact(openinference.messages(items))
+        for prefix, parse in _OUTPUT_FAMILIES:
+            items = msgs.get(prefix)
+            if items:
+                _drop_family(c, prefix, items)
+                return json_compact(parse(items))
     if events is not None:
         text = events.output_payload()
         if text is not None:
             return text
+    _drop(c, fields.OUTPUT_VALUE)
     return as_str(v[fields.OUTPUT_VALUE])
+
+
+# The payload an input/output column was built from is not kept a second time in ``attributes``: it is the
+# bulk of a span (twice the disk and insert work otherwise). Only the winning source is removed, so a
+# competing payload attribute from another convention stays visible.
+def _drop(c: Collected, *flds: int) -> None:
+    for fld in flds:
+        if c.values[fld] is not None:
+            c.attributes.pop(fields.key_of(fld, c.ranks[fld]), None)
+
+
+def _drop_family(c: Collected, prefix: str, items: IndexedItems) -> None:
+    for rest, _ in items:
+        c.attributes.pop(prefix + rest, None)
 
 
 def _tags(sources: list[AttrValue]) -> list[str]:

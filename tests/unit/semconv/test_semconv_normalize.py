@@ -171,3 +171,19 @@ def test_attributes_do_not_alias_raw(span: Callable[..., RawSpan], prices: Price
     rec = normalize(raw, "p", prices=prices)
     rec.attributes["k"] = "changed"
     assert raw.attributes["k"] == "v"
+
+
+def test_only_the_winning_payload_attribute_leaves_the_attributes_map(norm: Norm) -> None:
+    rec = norm(
+        {
+            "gen_ai.input.messages": '[{"role":"user","parts":[{"type":"text","content":"hi"}]}]',
+            "input.value": "the OpenInference copy",
+            "gen_ai.output.messages": '[{"role":"assistant","parts":[]}]',
+            "gen_ai.request.model": "gpt-4o",
+        }
+    )
+    assert "hi" in rec.input
+    assert "gen_ai.input.messages" not in rec.attributes
+    assert "gen_ai.output.messages" not in rec.attributes
+    assert rec.attributes["input.value"] == "the OpenInference copy"  # lost the precedence, kept as is
+    assert rec.attributes["gen_ai.request.model"] == "gpt-4o"
