@@ -166,6 +166,23 @@ def keys_list(
 
 
 @app.command()
+def crds(
+    output: Annotated[Path, typer.Option("--output", help="Directory to write the CRD YAML into.")] = Path(
+        "crds"
+    ),
+    check: Annotated[
+        bool, typer.Option("--check", help="Write nothing; exit 1 when the files in --output are stale.")
+    ] = False,
+) -> None:
+    """Generate the CustomResourceDefinitions from the pydantic models (otelguard.api.v1alpha1)."""
+    from otelguard.api.v1alpha1 import crdgen
+
+    code = crdgen.main(["--output", str(output), *(["--check"] if check else [])])
+    if code:
+        raise typer.Exit(code)
+
+
+@app.command()
 def version() -> None:
     """Print the OTelGuard version."""
     typer.echo(__version__)
