@@ -24,6 +24,10 @@ app = typer.Typer(
 )
 keys_app = typer.Typer(help="Manage API keys (stored hashed in Postgres).", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
+prices_app = typer.Typer(
+    help="Per-project model price overrides (tried before the built-in table).", no_args_is_help=True
+)
+app.add_typer(prices_app, name="prices")
 
 DataDir = Annotated[
     Path | None,
@@ -163,6 +167,61 @@ def keys_list(
         for key in postgres.list_api_keys(db, row.id):
             revoked = "  revoked" if key.revoked_at else ""
             typer.echo(f"{key.public_key}  {key.secret_prefix}…  {key.note}{revoked}")
+
+
+@prices_app.command("set")
+def prices_set(
+    file: Annotated[Path, typer.Option("--file", "-f", help="YAML: a list of entries, or {models: [...]}.")],
+    project: Annotated[str, typer.Option("--project", help="Project name.")] = "default",
+    data_dir: DataDir = None,
+) -> None:
+    """Replace a project's price overrides; entries use the shape of the built-in prices.yaml."""
+    import yaml
+
+    from otelguard.semconv import PriceTable
+    from otelguard.storage import postgres
+
+    try:
+        doc = yaml.safe_load(file.read_text())
+    except (OSError, yaml.YAMLError) as exc:
+        raise typer.BadParameter(f"cannot read {file}: {exc}") from None
+    entries = doc.get("models") if isinstance(doc, dict) else doc
+    if entries is None:
+        entries = []
+    if not isinstance(entries, list):
+        raise typer.BadParameter(f"{file}: expected a list of price entries or a mapping with 'models'")
+    try:
+        PriceTable.from_entries(entries, source=str(file))
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
+    with _postgres(data_dir) as db:
+        row = postgres.get_project(db, project)
+        if row is None:
+            typer.echo(f"error: no project named {project!r}", err=True)
+            raise typer.Exit(1)
+        postgres.set_price_overrides(db, row.id, entries)
+    typer.echo(
+        f"{len(entries)} price override(s) set for project {project!r}; collectors pick them up within 30 s"
+    )
+
+
+@prices_app.command("show")
+def prices_show(
+    project: Annotated[str, typer.Option("--project", help="Project name.")] = "default",
+    data_dir: DataDir = None,
+) -> None:
+    """Print a project's price overrides as YAML."""
+    import yaml
+
+    from otelguard.storage import postgres
+
+    with _postgres(data_dir) as db:
+        row = postgres.get_project(db, project)
+        if row is None:
+            typer.echo(f"error: no project named {project!r}", err=True)
+            raise typer.Exit(1)
+        entries = postgres.get_price_overrides(db, row.id)
+    typer.echo(yaml.safe_dump({"models": entries}, sort_keys=False).rstrip())
 
 
 @app.command()

@@ -11,6 +11,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 from otelguard.collector import metrics, otlp_decode
 from otelguard.collector.durable_queue import DurableQueue
 from otelguard.collector.otlp_convert import convert
+from otelguard.collector.price_book import PriceBook
 from otelguard.model import SpanRecord
 from otelguard.semconv import PriceTable, normalize
 
@@ -33,7 +34,7 @@ class Pipeline:
         self,
         queue: DurableQueue,
         *,
-        prices: PriceTable,
+        prices: PriceBook,
         max_payload_bytes: int,
         stages: Sequence[IngestStage] = (),
     ) -> None:
@@ -43,12 +44,13 @@ class Pipeline:
         self.stages = list(stages)
 
     def records(
-        self, project_id: str, request: ExportTraceServiceRequest
+        self, project_id: str, request: ExportTraceServiceRequest, prices: PriceTable | None = None
     ) -> tuple[list[SpanRecord], int, str]:
         converted = convert(request)
+        table = prices if prices is not None else self.prices.table_for(project_id)
+        limit = self.max_payload_bytes
         records = [
-            normalize(raw, project_id, prices=self.prices, max_payload_bytes=self.max_payload_bytes)
-            for raw in converted.spans
+            normalize(raw, project_id, prices=table, max_payload_bytes=limit) for raw in converted.spans
         ]
         for stage in self.stages:
             records = stage.process(project_id, records)
@@ -65,7 +67,8 @@ class Pipeline:
 
         ``payload`` is the request as protobuf bytes (what the spool keeps for replay).
         """
-        records, rejected, reason = self.records(project_id, request)
+        prices = await self.prices.table_for_async(project_id)
+        records, rejected, reason = self.records(project_id, request, prices)
         if records:
             await self.queue.submit(project_id, payload, records)
             metrics.QUEUE_SPANS.set(self.queue.held_spans)

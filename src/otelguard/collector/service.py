@@ -11,6 +11,7 @@ from otelguard.collector.durable_queue import DurableQueue
 from otelguard.collector.grpc_receiver import TraceServiceHandler
 from otelguard.collector.http_receiver import OtlpHttpApp
 from otelguard.collector.pipeline import IngestStage, Pipeline
+from otelguard.collector.price_book import PriceBook
 from otelguard.collector.spool import Spool
 from otelguard.collector.writer import AfterWriteFn, BatchWriter, InsertFn
 from otelguard.semconv import PriceTable
@@ -28,7 +29,7 @@ class Collector:
         *,
         insert: InsertFn,
         keys: KeyCache,
-        prices: PriceTable | None = None,
+        prices: PriceBook | None = None,
         spool_dir: Path | None = None,
         stages: Sequence[IngestStage] = (),
         after_write: Sequence[AfterWriteFn] = (),
@@ -38,7 +39,7 @@ class Collector:
         )
         self.pipeline = Pipeline(
             self.queue,
-            prices=prices or PriceTable.default(),
+            prices=prices or PriceBook(PriceTable.default()),
             max_payload_bytes=settings.max_payload_bytes,
             stages=stages,
         )

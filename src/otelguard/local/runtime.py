@@ -101,7 +101,7 @@ async def serve(
             base = f"http://{ports.host}:{ports.api}"
             lines.append(f"API and UI {base}  (OpenAPI {base}/api/docs)")
         if collector:
-            running = Collector(settings, insert=_insert(stores), keys=keys)
+            running = Collector(settings, insert=_insert(stores), keys=keys, prices=stores.price_book())
             running.start()
             servers.append((_uvicorn(running.http_app), _bind(ports.host, ports.otlp_http, "OTLP/HTTP")))
             grpc_server, _ = make_server(

@@ -8,7 +8,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from otelguard.auth import Credentials, KeyCache, Principal
+from otelguard.collector.price_book import PriceBook
 from otelguard.local.embedded import EmbeddedPostgres, EmbeddedRedis
+from otelguard.semconv import PriceTable
 from otelguard.settings import Settings
 from otelguard.storage import clickhouse, postgres
 
@@ -33,6 +35,9 @@ class Stores:
             return Principal(identity.project_id, identity.project_name, identity.public_key)
 
         return KeyCache(verify)
+
+    def price_book(self) -> PriceBook:
+        return PriceBook(PriceTable.default(), lambda project: postgres.get_price_overrides(self.db, project))
 
     def close(self) -> None:
         self.clickhouse.close()

@@ -41,3 +41,7 @@ __all__ = [
     "revoke_api_key",
     "verify_api_key",
 ]
+
+from otelguard.storage.postgres.prices import get_price_overrides, set_price_overrides
+
+__all__ += ["get_price_overrides", "set_price_overrides"]

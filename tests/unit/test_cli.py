@@ -1,0 +1,31 @@
+"""Every command has --help; bad settings are clear errors."""
+
+from __future__ import annotations
+
+import pytest
+from typer.testing import CliRunner
+
+from otelguard.cli import app
+
+COMMANDS = [[], ["up"], ["collector"], ["api"], ["keys"], ["keys", "create"], ["keys", "list"], ["prices"],
+            ["prices", "set"], ["prices", "show"], ["crds"], ["version"]]  # fmt: skip
+
+
+@pytest.mark.parametrize("command", COMMANDS, ids=lambda c: " ".join(c) or "otelguard")
+def test_help(command: list[str]) -> None:
+    result = CliRunner().invoke(app, [*command, "--help"])
+    assert result.exit_code == 0, result.output
+    assert "Usage" in result.output
+
+
+def test_short_api_key_is_refused() -> None:
+    result = CliRunner().invoke(app, ["up"], env={"OTELGUARD_API_KEY": "short"})
+    assert result.exit_code != 0
+    assert "at least 16 characters" in result.output
+
+
+def test_collector_requires_shared_stores() -> None:
+    env = {"OTELGUARD_CLICKHOUSE_URL": "", "OTELGUARD_POSTGRES_DSN": ""}
+    result = CliRunner().invoke(app, ["collector"], env=env)
+    assert result.exit_code == 2
+    assert "OTELGUARD_CLICKHOUSE_URL" in result.output
