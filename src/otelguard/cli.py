@@ -229,14 +229,21 @@ def crds(
     output: Annotated[Path, typer.Option("--output", help="Directory to write the CRD YAML into.")] = Path(
         "crds"
     ),
+    chart: Annotated[
+        Path | None,
+        typer.Option("--chart", help="Also write the Helm chart's CRD templates (charts/otelguard)."),
+    ] = None,
     check: Annotated[
-        bool, typer.Option("--check", help="Write nothing; exit 1 when the files in --output are stale.")
+        bool, typer.Option("--check", help="Write nothing; exit 1 when any generated file is stale.")
     ] = False,
 ) -> None:
     """Generate the CustomResourceDefinitions from the pydantic models (otelguard.api.v1alpha1)."""
-    from otelguard.api.v1alpha1 import crdgen
+    from otelguard.api.v1alpha1 import chartgen, crdgen
 
-    code = crdgen.main(["--output", str(output), *(["--check"] if check else [])])
+    flag = ["--check"] if check else []
+    code = crdgen.main(["--output", str(output), *flag])
+    if chart is not None:
+        code = chartgen.main(["--chart", str(chart), *flag]) or code
     if code:
         raise typer.Exit(code)
 
