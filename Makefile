@@ -9,6 +9,9 @@ BIN := $(VENV)/bin
 PIP_CACHE := $(CURDIR)/.cache/pip
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
+# A basetemp of our own: pytest re-locks /tmp/pytest-of-<user> to 0700 on every run, which cuts off the
+# embedded Postgres (it runs as the unprivileged `pgserver` user) when another pytest starts meanwhile.
+PYTEST := $(BIN)/python -m pytest -q --basetemp=$(CURDIR)/.cache/pytest
 
 .PHONY: help run test lint typecheck unit integration e2e bench cluster cluster-up cluster-down clean
 
@@ -35,16 +38,16 @@ typecheck: $(STAMP) ## mypy --strict on src/
 	$(BIN)/mypy
 
 test: lint typecheck cluster ## lint, type check and the whole test suite (what CI runs)
-	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+	$(PYTEST) $(PYTEST_ARGS)
 
 unit: $(STAMP)
-	$(BIN)/python -m pytest -q tests/unit $(PYTEST_ARGS)
+	$(PYTEST) tests/unit $(PYTEST_ARGS)
 
 integration: $(STAMP)
-	$(BIN)/python -m pytest -q tests/integration $(PYTEST_ARGS)
+	$(PYTEST) tests/integration $(PYTEST_ARGS)
 
 e2e: $(STAMP) cluster
-	$(BIN)/python -m pytest -q tests/e2e $(PYTEST_ARGS)
+	$(PYTEST) tests/e2e $(PYTEST_ARGS)
 
 bench: $(STAMP) ## benchmarks: one JSON line per figure, with the ratio to its target
 	$(BIN)/python bench/ingest.py
