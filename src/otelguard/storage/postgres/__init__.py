@@ -45,3 +45,38 @@ __all__ = [
 from otelguard.storage.postgres.prices import get_price_overrides, set_price_overrides
 
 __all__ += ["get_price_overrides", "set_price_overrides"]
+
+# Configuration rows reconciled from custom resources, and prompt versions (controllers write, others read).
+from otelguard.storage.postgres.prompts import (  # noqa: E402
+    PromptApplyResult,
+    PromptVersion,
+    apply_prompt,
+    get_prompt_labels,
+    get_prompt_version,
+    list_prompt_versions,
+)
+from otelguard.storage.postgres.resources import (  # noqa: E402
+    CONFIG_CHANNEL,
+    StoredResource,
+    Upserted,
+    delete_resource,
+    get_resource,
+    list_resources,
+    upsert_resource,
+)
+
+__all__ += [
+    "CONFIG_CHANNEL",
+    "PromptApplyResult",
+    "PromptVersion",
+    "StoredResource",
+    "Upserted",
+    "apply_prompt",
+    "delete_resource",
+    "get_prompt_labels",
+    "get_prompt_version",
+    "get_resource",
+    "list_prompt_versions",
+    "list_resources",
+    "upsert_resource",
+]
