@@ -51,6 +51,8 @@ e2e: $(STAMP) cluster
 
 bench: $(STAMP) ## benchmarks: one JSON line per figure, with the ratio to its target
 	$(BIN)/python bench/ingest.py
+	bash tests/e2e/cluster/build.sh
+	$(BIN)/python bench/control_plane.py
 
 cluster: ## build the real test cluster (kube-apiserver + etcd, kubectl, helm) into .cache/cluster (cached)
 	bash tests/e2e/cluster/build.sh

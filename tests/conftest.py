@@ -19,4 +19,4 @@ def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
     running = Platform(tmp_path_factory.mktemp("platform") / "data")
     running.start()
     yield running
-    running.kill()
+    running.close()

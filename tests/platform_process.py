@@ -32,6 +32,7 @@ class Platform:
     grpc_port: int = field(default_factory=free_port)
     proc: subprocess.Popen[bytes] | None = None
     log_path: Path | None = None
+    manifests: Path | None = None  # `otelguard up --manifests DIR`
 
     @property
     def api_url(self) -> str:
@@ -59,6 +60,7 @@ class Platform:
             "--port", str(self.api_port),
             "--otlp-http-port", str(self.http_port),
             "--otlp-grpc-port", str(self.grpc_port),
+            *(["--manifests", str(self.manifests)] if self.manifests is not None else []),
         ]  # fmt: skip
         self.proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + timeout_s
@@ -87,6 +89,15 @@ class Platform:
         code = self.proc.wait(timeout_s)
         self.proc = None
         return code
+
+    def close(self) -> None:
+        """Teardown: a graceful stop (it also stops the embedded Postgres and Redis), else SIGKILL."""
+        if self.proc is None:
+            return
+        try:
+            self.stop(60)
+        except subprocess.TimeoutExpired:
+            self.kill()
 
     def kill(self) -> None:
         """SIGKILL: the crash path."""

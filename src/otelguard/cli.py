@@ -15,6 +15,7 @@ from otelguard import __version__
 from otelguard.settings import Settings, SettingsError
 
 if TYPE_CHECKING:
+    from otelguard.api.v1alpha1 import KindInfo
     from otelguard.storage.postgres import Database
 
 app = typer.Typer(
@@ -58,13 +59,14 @@ def _run(
     *,
     api: bool,
     collector: bool,
+    manifests: Path | None = None,
 ) -> None:
     from otelguard.local.runtime import Ports, serve
 
     _logging()
     ports = Ports(host=host, api=api_port, otlp_http=http_port, otlp_grpc=grpc_port)
     try:
-        asyncio.run(serve(settings, ports, api=api, collector=collector))
+        asyncio.run(serve(settings, ports, api=api, collector=collector, manifests=manifests))
     except OSError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from None
@@ -77,9 +79,19 @@ def up(
     port: Annotated[int, typer.Option("--port", help="API and web UI port.")] = 8080,
     otlp_http_port: Annotated[int, typer.Option("--otlp-http-port", help="OTLP/HTTP port.")] = 4318,
     otlp_grpc_port: Annotated[int, typer.Option("--otlp-grpc-port", help="OTLP/gRPC port.")] = 4317,
+    manifests: Annotated[
+        Path | None,
+        typer.Option(
+            "--manifests",
+            exists=True,
+            help="Reconcile this directory (or file) of otelguard.io manifests at start, then watch it: "
+            "changes are applied, removed manifests pruned (local GitOps mode).",
+        ),
+    ] = None,
 ) -> None:
     """Run the whole platform in one process on embedded stores (chDB, Postgres, Redis)."""
-    _run(_settings(data_dir), host, port, otlp_http_port, otlp_grpc_port, api=True, collector=True)
+    settings = _settings(data_dir)
+    _run(settings, host, port, otlp_http_port, otlp_grpc_port, api=True, collector=True, manifests=manifests)
 
 
 def _require_external(settings: Settings, what: str) -> None:
@@ -224,6 +236,201 @@ def prices_show(
     typer.echo(yaml.safe_dump({"models": entries}, sort_keys=False).rstrip())
 
 
+# -- local GitOps mode: apply / get / delete (objects in Postgres, see otelguard.local.gitops) ---------------
+Filenames = Annotated[
+    list[Path] | None,
+    typer.Option("--filename", "-f", help="A manifest file or a directory of them (repeatable)."),
+]
+Recursive = Annotated[
+    bool, typer.Option("--recursive", "-R", help="Also read the subdirectories of -f directories.")
+]
+
+
+def _server_error(origin: str, message: str) -> str:
+    # kubectl's wording; strict decoding (unknown fields) is a BadRequest, the rest Invalid.
+    kind = "BadRequest" if "strict decoding error" in message else "Invalid"
+    return f'Error from server ({kind}): error when applying "{origin}": {message}'
+
+
+@app.command("apply")
+def apply_manifests(
+    filename: Filenames = None,
+    recursive: Recursive = False,
+    namespace: Annotated[
+        str, typer.Option("--namespace", "-n", help="Namespace of objects that name none.")
+    ] = "default",
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Only validate (schema, CEL, controller checks); store nothing.")
+    ] = False,
+    data_dir: DataDir = None,
+) -> None:
+    """Validate and reconcile otelguard.io manifests with the operator's controllers, without a cluster.
+
+    Objects, their status and configuration rows go to the embedded Postgres (shared with a running
+    `otelguard up`). The OTelGuard kind's ClickHouse step runs in `otelguard up`.
+    """
+    from otelguard.local import gitops
+    from otelguard.local.manifests import load_manifests
+
+    if not filename:
+        raise typer.BadParameter("pass at least one -f FILE|DIR", param_hint="'--filename' / '-f'")
+    loaded = load_manifests(filename, default_namespace=namespace, recursive=recursive)
+    for note in loaded.notes:
+        typer.echo(f"note: {note}", err=True)
+    for error in loaded.errors:
+        typer.echo(f"error: {error}", err=True)
+    failed = bool(loaded.errors)
+    if not loaded.manifests:
+        if not loaded.errors:
+            typer.echo("error: no objects passed to apply", err=True)
+        raise typer.Exit(1)
+    if dry_run:
+        for manifest in loaded.manifests:
+            verdict = gitops.dry_run(manifest)
+            ref = f"{manifest.kind.lower()}.otelguard.io/{manifest.name}"
+            if verdict.rejected is not None:
+                typer.echo(_server_error(str(manifest.origin), verdict.rejected), err=True)
+            elif verdict.failure is not None:
+                typer.echo(f"{ref} would not be Ready (dry run): {verdict.failure}", err=True)
+            else:
+                typer.echo(f"{ref} valid (dry run)")
+            failed = failed or not verdict.ok
+        raise typer.Exit(int(failed))
+    with _postgres(data_dir) as db:
+        reconciler = gitops.Reconciler(db)
+        for manifest in loaded.manifests:
+            result = reconciler.apply(manifest, source=gitops.APPLY_SOURCE)
+            if result.rejected is not None:
+                typer.echo(_server_error(result.origin, result.rejected), err=True)
+                typer.echo(
+                    f"  stored with Ready=False: otelguard get {manifest.kind} {manifest.name}", err=True
+                )
+                failed = True
+                continue
+            typer.echo(f"{result.ref} {result.action}")
+            typer.echo(f"  {result.ready_text}")
+    raise typer.Exit(int(failed))
+
+
+def _kinds(kind: str) -> list[KindInfo]:
+    from otelguard.api.v1alpha1 import KINDS, UnknownKind, kind_info
+
+    if kind.lower() == "all":
+        return list(KINDS)
+    try:
+        return [kind_info(kind)]
+    except UnknownKind as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from None
+
+
+@app.command("get")
+def get_objects(
+    kind: Annotated[str, typer.Argument(help="Kind, plural, singular or short name (e.g. gpol), or 'all'.")],
+    name: Annotated[str | None, typer.Argument(help="Only this object.")] = None,
+    namespace: Annotated[
+        str | None, typer.Option("--namespace", "-n", help="Only this namespace (default: all namespaces).")
+    ] = None,
+    output: Annotated[
+        str | None, typer.Option("--output", "-o", help="yaml, json or wide (default: a table).")
+    ] = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Show objects of the local GitOps mode with their Ready condition, like `kubectl get`."""
+    from otelguard.local.printing import dump, object_view, table
+    from otelguard.storage import postgres
+
+    if output not in (None, "yaml", "json", "wide"):
+        raise typer.BadParameter(f"unknown output format {output!r} (yaml, json or wide)")
+    infos = _kinds(kind)
+    with _postgres(data_dir) as db:
+        found = [
+            (
+                info,
+                [o for o in postgres.list_local_objects(db, info.kind, namespace) if name in (None, o.name)],
+            )
+            for info in infos
+        ]
+    found = [(info, objs) for info, objs in found if objs]
+    if not found:
+        if name is not None:
+            typer.echo(f'Error from server (NotFound): {infos[0].crd_name} "{name}" not found', err=True)
+            raise typer.Exit(1)
+        where = f" in {namespace} namespace" if namespace else ""
+        typer.echo(f"No resources found{where}.", err=True)
+        return
+    if output in ("yaml", "json"):
+        items = [object_view(o) for _, objs in found for o in objs]
+        single = name is not None and len(items) == 1
+        list_doc = {"apiVersion": "v1", "items": items, "kind": "List", "metadata": {"resourceVersion": ""}}
+        typer.echo(dump(items[0] if single else list_doc, output))
+        return
+    tables = [
+        table(info, objs, wide=output == "wide", namespaces=namespace is None, qualified=len(infos) > 1)
+        for info, objs in found
+    ]
+    typer.echo("\n\n".join(tables))
+
+
+@app.command("delete")
+def delete_objects(
+    args: Annotated[list[str] | None, typer.Argument(help="KIND NAME [NAME...], or none with -f.")] = None,
+    filename: Filenames = None,
+    recursive: Recursive = False,
+    namespace: Annotated[
+        str | None,
+        typer.Option("--namespace", "-n", help="Namespace (with -f: default; by name: any, if unique)"),
+    ] = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Delete objects of the local GitOps mode and their configuration rows (what the finalizer does)."""
+    from otelguard.local.gitops import Reconciler
+    from otelguard.local.manifests import load_manifests
+    from otelguard.storage import postgres
+
+    keys: list[tuple[str, str | None, str]] = []
+    failed = False
+    if filename:
+        if args:
+            raise typer.BadParameter("pass either -f or KIND NAME, not both")
+        loaded = load_manifests(filename, default_namespace=namespace or "default", recursive=recursive)
+        for error in loaded.errors:
+            typer.echo(f"error: {error}", err=True)
+        failed = bool(loaded.errors)
+        keys = [(m.kind, m.namespace, m.name) for m in loaded.manifests]
+    elif args and len(args) >= 2:
+        info = _kinds(args[0])
+        if len(info) != 1:
+            raise typer.BadParameter("name one kind to delete by name")
+        keys = [(info[0].kind, namespace, n) for n in args[1:]]
+    else:
+        raise typer.BadParameter("pass KIND NAME [NAME...] or -f FILE|DIR")
+    with _postgres(data_dir) as db:
+        reconciler = Reconciler(db)
+        for kind, ns, name in keys:
+            crd = f"{kind.lower()}.otelguard.io"
+            matches = [o for o in postgres.list_local_objects(db, kind, ns) if o.name == name]
+            if len(matches) > 1:
+                where = ", ".join(o.namespace for o in matches)
+                typer.echo(f'error: {crd} "{name}" exists in namespaces {where}: pass -n', err=True)
+            if len(matches) != 1:
+                if not matches:
+                    typer.echo(f'Error from server (NotFound): {crd} "{name}" not found', err=True)
+                failed = True
+                continue
+            result = reconciler.delete(kind, matches[0].namespace, name)
+            if result is None:  # deleted meanwhile
+                continue
+            typer.echo(f'{crd} "{name}" deleted')
+            if result.source not in ("", "apply"):
+                typer.echo(
+                    f"note: its manifest is in {result.source}; a running `otelguard up --manifests` "
+                    "recreates it unless the file is removed",
+                    err=True,
+                )
+    raise typer.Exit(int(failed))
+
+
 @app.command()
 def crds(
     output: Annotated[Path, typer.Option("--output", help="Directory to write the CRD YAML into.")] = Path(
@@ -246,6 +453,40 @@ def crds(
         code = chartgen.main(["--chart", str(chart), *flag]) or code
     if code:
         raise typer.Exit(code)
+
+
+@app.command()
+def operator(
+    namespace: Annotated[
+        list[str] | None, typer.Option("--namespace", "-n", help="Watch this namespace (repeatable).")
+    ] = None,
+    all_namespaces: Annotated[
+        bool, typer.Option("--all-namespaces", "-A", help="Watch every namespace.")
+    ] = False,
+    liveness: Annotated[
+        str | None, typer.Option("--liveness", help="Liveness endpoint, e.g. http://0.0.0.0:8080/healthz")
+    ] = None,
+    metrics_port: Annotated[
+        int, typer.Option("--metrics-port", help="Prometheus /metrics port (0: off).")
+    ] = 9090,
+    log_level: Annotated[str, typer.Option("--log-level", help="debug, info, warning or error.")] = "info",
+    data_dir: DataDir = None,
+) -> None:
+    """Run the Kubernetes operator that reconciles otelguard.io resources (kopf)."""
+    from otelguard.operator.main import run
+
+    if bool(namespace) == all_namespaces:
+        raise typer.BadParameter("pass --all-namespaces or at least one --namespace")
+    if log_level.lower() not in ("debug", "info", "warning", "error"):
+        raise typer.BadParameter(f"unknown log level {log_level!r}")
+    run(
+        namespaces=namespace or [],
+        clusterwide=all_namespaces,
+        liveness=liveness,
+        metrics_port=metrics_port or None,
+        data_dir=_settings(data_dir).data_dir,
+        log_level=log_level,
+    )
 
 
 @app.command()

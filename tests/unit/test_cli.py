@@ -8,7 +8,8 @@ from typer.testing import CliRunner
 from otelguard.cli import app
 
 COMMANDS = [[], ["up"], ["collector"], ["api"], ["keys"], ["keys", "create"], ["keys", "list"], ["prices"],
-            ["prices", "set"], ["prices", "show"], ["crds"], ["version"]]  # fmt: skip
+            ["prices", "set"], ["prices", "show"], ["crds"], ["version"],
+            ["apply"], ["get"], ["delete"], ["operator"]]  # fmt: skip
 
 
 @pytest.mark.parametrize("command", COMMANDS, ids=lambda c: " ".join(c) or "otelguard")
@@ -29,3 +30,9 @@ def test_collector_requires_shared_stores() -> None:
     result = CliRunner().invoke(app, ["collector"], env=env)
     assert result.exit_code == 2
     assert "OTELGUARD_CLICKHOUSE_URL" in result.output
+
+
+def test_operator_needs_a_scope() -> None:
+    result = CliRunner().invoke(app, ["operator"])
+    assert result.exit_code == 2
+    assert "--all-namespaces" in result.output

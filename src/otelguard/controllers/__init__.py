@@ -13,7 +13,14 @@ Used alike by the operator and the local mode::
 No kopf, no Kubernetes client here (import-linter enforces it).
 """
 
-from otelguard.controllers.apply import apply_clickhouse, apply_db, apply_storage, delete_db, retention_of
+from otelguard.controllers.apply import (
+    STORAGE_ERRORS,
+    apply_clickhouse,
+    apply_db,
+    apply_storage,
+    delete_db,
+    retention_of,
+)
 from otelguard.controllers.base import (
     GIT_REVISION_ANNOTATION,
     MANAGED_BY,
@@ -44,6 +51,7 @@ __all__ = [
     "GIT_REVISION_ANNOTATION",
     "MANAGED_BY",
     "RECONCILED",
+    "STORAGE_ERRORS",
     "STORAGE_READY",
     "SUSPENDED",
     "Applied",

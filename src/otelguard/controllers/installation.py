@@ -136,10 +136,18 @@ def _check(spec: OTelGuardSpec) -> str | None:
     ch = spec.storage.clickhouse
     if ch.url is not None:
         parts = urlsplit(ch.url)
+        if parts.scheme == "chdb":  # the embedded engine in one process (single-node demos and tests)
+            return (
+                None
+                if parts.path.startswith("/") and not parts.netloc
+                else (
+                    "spec.storage.clickhouse.url: a chdb URL names an absolute directory, e.g. chdb:///data/ch"
+                )
+            )
         if parts.scheme not in ("http", "https"):
             return (
                 f"spec.storage.clickhouse.url: scheme {parts.scheme}:// is not supported; use the HTTP "
-                "interface, e.g. http://clickhouse:8123"
+                "interface, e.g. http://clickhouse:8123 (or chdb:///path for the embedded engine)"
             )
         if parts.password is not None:
             return "spec.storage.clickhouse.url: remove the password from the URL and use passwordSecretRef"
@@ -161,6 +169,8 @@ def clickhouse_url(inp: ReconcileInput, spec: OTelGuardSpec) -> str:
     if ch.url is None:
         return f"http://{names(inp.name)['clickhouse']}.{inp.namespace}.svc:8123/{ch.database}"
     parts = urlsplit(ch.url)
+    if parts.scheme == "chdb":
+        return ch.url  # a directory, not a server: the database is chosen separately
     return urlunsplit((parts.scheme, parts.netloc, f"/{ch.database}", parts.query, parts.fragment))
 
 

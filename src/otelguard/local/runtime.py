@@ -3,6 +3,11 @@
 One asyncio loop serves the API (uvicorn), OTLP/HTTP (uvicorn, raw ASGI) and OTLP/gRPC (grpc.aio); the
 collector's spool and writer run in threads. SIGINT/SIGTERM stop the receivers first, then drain
 everything acknowledged into ClickHouse, then stop the stores.
+
+``otelguard up`` also runs the local GitOps loop (``gitops.GitOpsLoop``): with ``--manifests DIR`` it
+reconciles DIR once before the listeners start (so /readyz means "manifests applied"), then watches it;
+in any case it runs the OTelGuard storage step for objects ``otelguard apply`` stored, since only this
+process may open the embedded ClickHouse.
 """
 
 from __future__ import annotations
@@ -14,11 +19,13 @@ import signal
 import socket
 from collections.abc import Callable, Generator
 from dataclasses import dataclass
+from pathlib import Path
 
 import uvicorn
 
 from otelguard.collector.grpc_receiver import make_server
 from otelguard.collector.service import Collector
+from otelguard.local.gitops import GitOpsLoop, Pass, Reconciler
 from otelguard.local.stores import Stores, bootstrap_default_project, open_stores
 from otelguard.settings import Settings
 from otelguard.storage.clickhouse import insert_spans
@@ -84,13 +91,25 @@ async def serve(
     *,
     api: bool = True,
     collector: bool = True,
+    manifests: Path | None = None,
     announce: Callable[[str], None] = print,
 ) -> None:
-    """Run the API and/or the collector until SIGINT/SIGTERM."""
+    """Run the API and/or the collector until SIGINT/SIGTERM; with both (``otelguard up``) or
+    ``manifests``, also the local GitOps loop."""
     stores = await asyncio.to_thread(open_stores, settings, with_redis=api and collector)
     running: Collector | None = None
+    gitops: GitOpsLoop | None = None
+    gitops_stop = asyncio.Event()
+    gitops_task: asyncio.Task[None] | None = None
     try:
         generated = bootstrap_default_project(stores.db, settings.api_key)
+        first: Pass | None = None
+        if manifests is not None or (api and collector):
+            gitops = GitOpsLoop(Reconciler(stores.db, storage=stores.clickhouse), manifests)
+            try:
+                first = await asyncio.to_thread(gitops.sync, quiet=True)
+            except Exception:  # serve anyway: the loop retries every second
+                log.exception("local GitOps: the first reconcile of %s failed", manifests)
         keys = stores.key_cache()
         context = ApiContext(clickhouse=stores.clickhouse, keys=keys)
         servers: list[tuple[_Server, socket.socket]] = []
@@ -124,9 +143,16 @@ async def serve(
             announce("OTelGuard is up: " + "\n  ".join(lines) + f"\n  data: {settings.data_dir.resolve()}")
             if generated:
                 announce(f"  API key for project 'default' (shown once, stored hashed): {generated}")
+            if first is not None:
+                announce(_manifests_summary(first))
+            if gitops is not None:
+                gitops_task = asyncio.create_task(gitops.run(gitops_stop))
             await stop.wait()
             announce("shutting down: draining accepted spans into the store")
         finally:
+            gitops_stop.set()
+            if gitops_task is not None:
+                await asyncio.gather(gitops_task, return_exceptions=True)
             context.ready = False
             if running is not None:
                 running.http_app.ready = False
@@ -142,6 +168,17 @@ async def serve(
             await asyncio.to_thread(running.stop)
         await asyncio.to_thread(stores.close)
     announce("stopped")
+
+
+def _manifests_summary(result: Pass) -> str:
+    """What `otelguard up --manifests` prints once at start: every object's Ready condition."""
+    lines = [f"  manifests: {result.source} ({len(result.results)} objects, watched for changes)"]
+    for item in result.results:
+        lines.append(f"    {item.kind} {item.namespace}/{item.name}: {item.ready_text}")
+    lines += [f"    pruned {r.kind} {r.namespace}/{r.name}" for r in result.pruned]
+    lines += [f"    error: {e}" for e in result.errors]
+    lines += [f"    note: {n}" for n in result.notes]
+    return "\n".join(lines)
 
 
 async def _wait_started(servers: list[_Server], tasks: list[asyncio.Task[None]]) -> None:

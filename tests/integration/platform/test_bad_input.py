@@ -87,7 +87,7 @@ def platform(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyp
     )
     running.start()
     yield running
-    running.kill()
+    running.close()
 
 
 @pytest.mark.parametrize(("case", "body", "headers", "status"), CASES, ids=[c[0] for c in CASES])

@@ -28,4 +28,4 @@ def test_generated_key_is_printed_once_and_works(tmp_path: Path) -> None:
         again = httpx.get(f"{platform.api_url}/api/v1/traces", headers={"authorization": f"Bearer {key}"})
         assert again.status_code == 200
     finally:
-        platform.kill()
+        platform.close()

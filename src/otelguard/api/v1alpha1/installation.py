@@ -18,7 +18,7 @@ from otelguard.api.v1alpha1.common import (
 
 Port = Annotated[int, Field(ge=1, le=65535)]
 Image = Annotated[str, StringConstraints(min_length=1, max_length=512, pattern=r"^[^\s]+$")]
-DB_URL = r"^(https?|clickhouses?|tcp)://[^\s]+$"
+DB_URL = r"^(https?|clickhouses?|tcp|chdb)://[^\s]+$"
 REDIS_URL = r"^(redis|rediss|unix)://[^\s]+$"
 CH_IDENTIFIER = r"^[A-Za-z_][A-Za-z0-9_]*$"
 NAME_PATTERN = r"^[a-z]([-a-z0-9]*[a-z0-9])?$"
@@ -110,7 +110,13 @@ class ClickHouseSpec(ApiModel):
     )
 
     url: str | None = Field(
-        None, max_length=2048, pattern=DB_URL, description="HTTP(S) URL of an external ClickHouse server."
+        None,
+        max_length=2048,
+        pattern=DB_URL,
+        description=(
+            "HTTP(S) URL of an external ClickHouse server, or chdb:///dir for the embedded engine "
+            "(single-process installs and tests only)."
+        ),
     )
     password_secret_ref: SecretKeyRef | None = Field(
         None, description="Secret key holding the ClickHouse password (user from the url)."

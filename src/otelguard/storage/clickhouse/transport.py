@@ -74,6 +74,8 @@ def connect(url: str | None, data_dir: Path, *, database: str = "otelguard") -> 
     """Open a transport.
 
     ``url`` None → the embedded chDB engine storing under ``data_dir / "clickhouse"``;
+    ``chdb:///abs/path`` → the embedded engine storing under that path (one process owns it: tests and
+    single-process installs);
     ``http(s)://user:pass@host:8123/db`` → a ClickHouse server via clickhouse-connect (a database in
     the URL path overrides ``database``).
     """
@@ -83,8 +85,14 @@ def connect(url: str | None, data_dir: Path, *, database: str = "otelguard") -> 
 
         return ChdbTransport(Path(data_dir) / "clickhouse", database=database)
     parts = urlsplit(url)
+    if parts.scheme == "chdb":
+        from otelguard.storage.clickhouse.chdb_transport import ChdbTransport
+
+        if not parts.path.startswith("/") or parts.netloc:
+            raise ValueError("a chdb URL names an absolute directory: chdb:///var/lib/otelguard/clickhouse")
+        return ChdbTransport(Path(unquote(parts.path)), database=database)
     if parts.scheme not in ("http", "https"):
-        raise ValueError(f"unsupported ClickHouse URL scheme {parts.scheme!r} (want http or https)")
+        raise ValueError(f"unsupported ClickHouse URL scheme {parts.scheme!r} (want http, https or chdb)")
     if not parts.hostname:
         raise ValueError("ClickHouse URL has no host")
     path_db = parts.path.strip("/")

@@ -80,3 +80,24 @@ __all__ += [
     "list_resources",
     "upsert_resource",
 ]
+
+# Custom resources of the local GitOps mode (otelguard up --manifests, otelguard apply/get/delete).
+from otelguard.storage.postgres.local_objects import (  # noqa: E402
+    ConflictError,
+    LocalObject,
+    Put,
+    delete_local_object,
+    get_local_object,
+    list_local_objects,
+    put_local_object,
+)
+
+__all__ += [
+    "ConflictError",
+    "LocalObject",
+    "Put",
+    "delete_local_object",
+    "get_local_object",
+    "list_local_objects",
+    "put_local_object",
+]

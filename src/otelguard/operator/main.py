@@ -1,0 +1,57 @@
+"""``otelguard operator``: run the kopf operator (standalone: one replica, Recreate strategy)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import kopf
+from prometheus_client import start_http_server
+
+from otelguard.operator.handlers import configure, register
+from otelguard.operator.kube import KubeApi
+from otelguard.operator.stores import NamespaceStores
+
+
+def run(
+    *,
+    namespaces: Sequence[str],
+    clusterwide: bool,
+    liveness: str | None,
+    metrics_port: int | None,
+    data_dir: Path,
+    log_level: str = "info",
+) -> None:
+    logging.basicConfig(
+        level=getattr(logging, log_level.upper()), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    if metrics_port:
+        start_http_server(metrics_port)
+    kube = KubeApi()
+    stores = NamespaceStores(kube, data_dir)
+    registry = kopf.OperatorRegistry()
+    register(registry)
+
+    @kopf.on.startup(registry=registry)
+    def _startup(settings: kopf.OperatorSettings, **_: Any) -> None:
+        configure(settings)
+
+    @kopf.on.login(registry=registry)
+    def _login(**kwargs: Any) -> kopf.ConnectionInfo | None:
+        # In a pod: the ServiceAccount token; elsewhere: KUBECONFIG (via the same client KubeApi uses).
+        return kopf.login_via_client(**kwargs)
+
+    @kopf.on.cleanup(registry=registry)
+    def _cleanup(**_: Any) -> None:
+        stores.close()
+
+    kopf.run(
+        registry=registry,
+        standalone=True,
+        clusterwide=clusterwide,
+        namespaces=list(namespaces),
+        liveness_endpoint=liveness,
+        memo=kopf.Memo(kube=kube, stores=stores),
+    )

@@ -1,0 +1,61 @@
+"""A real Postgres (pgserver) per session with a fresh migrated database per test, and a chDB database per
+test (as in tests/integration/controllers)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+
+import psycopg
+import pytest
+from psycopg import sql
+from psycopg.conninfo import make_conninfo
+
+from otelguard.local.embedded import EmbeddedPostgres
+from otelguard.storage.clickhouse.chdb_transport import ChdbTransport, open_chdb_path
+from otelguard.storage.postgres import Database, migrate
+
+
+@pytest.fixture(scope="session")
+def local_postgres_dsn(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    server = EmbeddedPostgres()
+    dsn = server.start(tmp_path_factory.mktemp("local-embedded-pg"))
+    yield dsn
+    server.stop()
+
+
+@pytest.fixture
+def pg_dsn(local_postgres_dsn: str) -> Iterator[str]:
+    """A DSN for a new, empty database, dropped after the test."""
+    name = f"t_{uuid.uuid4().hex[:16]}"
+    with psycopg.connect(local_postgres_dsn, autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    yield make_conninfo(local_postgres_dsn, dbname=name)
+    with psycopg.connect(local_postgres_dsn, autocommit=True) as conn:
+        conn.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+@pytest.fixture
+def db(pg_dsn: str) -> Iterator[Database]:
+    database = Database(pg_dsn, max_size=4)
+    migrate(database)
+    yield database
+    database.close()
+
+
+@pytest.fixture(scope="session")
+def local_chdb_root(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ChdbTransport]:
+    """Keeps the process-wide chDB engine open (one data path per process)."""
+    path = open_chdb_path() or tmp_path_factory.mktemp("local-chdb") / "clickhouse"
+    transport = ChdbTransport(path, database="default")
+    yield transport
+    transport.close()
+
+
+@pytest.fixture
+def chdb(local_chdb_root: ChdbTransport) -> Iterator[ChdbTransport]:
+    """A transport on a fresh, empty database, dropped after the test."""
+    transport = ChdbTransport(local_chdb_root.path, database=f"t_{uuid.uuid4().hex[:12]}")
+    yield transport
+    transport.command(f"DROP DATABASE IF EXISTS {transport.database}")
+    transport.close()
