@@ -1,5 +1,5 @@
-"""A real Postgres (pgserver) per session with a fresh migrated database per test, and a chDB database per
-test (as in tests/integration/controllers)."""
+"""Stores shared by the integration tests: one real Postgres (pgserver) for the session with a fresh,
+migrated database per test, and the process-wide chDB engine with a fresh database per test."""
 
 from __future__ import annotations
 
@@ -17,26 +17,27 @@ from otelguard.storage.postgres import Database, migrate
 
 
 @pytest.fixture(scope="session")
-def local_postgres_dsn(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def postgres_server_dsn(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     server = EmbeddedPostgres()
-    dsn = server.start(tmp_path_factory.mktemp("local-embedded-pg"))
+    dsn = server.start(tmp_path_factory.mktemp("embedded-pg"))
     yield dsn
     server.stop()
 
 
 @pytest.fixture
-def pg_dsn(local_postgres_dsn: str) -> Iterator[str]:
-    """A DSN for a new, empty database, dropped after the test."""
+def pg_dsn(postgres_server_dsn: str) -> Iterator[str]:
+    """A DSN for a new, empty database; dropped after the test (advisory locks are per database too)."""
     name = f"t_{uuid.uuid4().hex[:16]}"
-    with psycopg.connect(local_postgres_dsn, autocommit=True) as conn:
+    with psycopg.connect(postgres_server_dsn, autocommit=True) as conn:
         conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    yield make_conninfo(local_postgres_dsn, dbname=name)
-    with psycopg.connect(local_postgres_dsn, autocommit=True) as conn:
+    yield make_conninfo(postgres_server_dsn, dbname=name)
+    with psycopg.connect(postgres_server_dsn, autocommit=True) as conn:
         conn.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(name)))
 
 
 @pytest.fixture
 def db(pg_dsn: str) -> Iterator[Database]:
+    """A pool on a fresh database with all packaged migrations applied."""
     database = Database(pg_dsn, max_size=4)
     migrate(database)
     yield database
@@ -44,18 +45,18 @@ def db(pg_dsn: str) -> Iterator[Database]:
 
 
 @pytest.fixture(scope="session")
-def local_chdb_root(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ChdbTransport]:
-    """Keeps the process-wide chDB engine open (one data path per process)."""
-    path = open_chdb_path() or tmp_path_factory.mktemp("local-chdb") / "clickhouse"
+def chdb_engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ChdbTransport]:
+    """Keeps the process-wide chDB engine open (chDB allows one data path per process)."""
+    path = open_chdb_path() or tmp_path_factory.mktemp("chdb") / "clickhouse"
     transport = ChdbTransport(path, database="default")
     yield transport
     transport.close()
 
 
 @pytest.fixture
-def chdb(local_chdb_root: ChdbTransport) -> Iterator[ChdbTransport]:
+def chdb(chdb_engine: ChdbTransport) -> Iterator[ChdbTransport]:
     """A transport on a fresh, empty database, dropped after the test."""
-    transport = ChdbTransport(local_chdb_root.path, database=f"t_{uuid.uuid4().hex[:12]}")
+    transport = ChdbTransport(chdb_engine.path, database=f"t_{uuid.uuid4().hex[:12]}")
     yield transport
     transport.command(f"DROP DATABASE IF EXISTS {transport.database}")
     transport.close()
