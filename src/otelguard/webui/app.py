@@ -6,7 +6,7 @@ from fastapi import FastAPI
 
 from otelguard import __version__
 from otelguard.webui.context import ApiContext
-from otelguard.webui.routers import health, traces
+from otelguard.webui.routers import health, metrics, sessions, spans, traces, users
 
 
 def create_app(context: ApiContext) -> FastAPI:
@@ -16,9 +16,16 @@ def create_app(context: ApiContext) -> FastAPI:
         docs_url="/api/docs",
         redoc_url=None,
         openapi_url="/api/openapi.json",
-        description="Read traces of LLM applications. Authenticate with an OTelGuard API key.",
+        description=(
+            "Read traces, spans, sessions, users and metrics of LLM applications. "
+            "Authenticate with an OTelGuard API key."
+        ),
     )
     app.state.context = context
     app.include_router(health.router)
     app.include_router(traces.router)
+    app.include_router(spans.router)
+    app.include_router(sessions.router)
+    app.include_router(users.router)
+    app.include_router(metrics.router)
     return app

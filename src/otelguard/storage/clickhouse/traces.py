@@ -55,7 +55,7 @@ _TRACE_AGGREGATES = """
 _NS = "fromUnixTimestamp64Nano({%s:Int64}, 'UTC')"
 
 # SpanRecord columns read back for a trace (times as ns integers, the rest as stored).
-_SPAN_COLUMNS = """
+SPAN_COLUMNS = """
     trace_id, span_id, parent_span_id, name, kind, otel_kind,
     toUnixTimestamp64Nano(start_time) AS start_ns, toUnixTimestamp64Nano(end_time) AS end_ns,
     status_code, status_message, service_name, scope_name, provider, model, request_model,
@@ -64,7 +64,7 @@ _SPAN_COLUMNS = """
     input_truncated, output_truncated, error_type, error_message, attributes, resource_attributes, events"""
 
 
-def _table(transport: ClickHouseTransport, database: str | None, name: str) -> str:
+def qualified_table(transport: ClickHouseTransport, database: str | None, name: str) -> str:
     return f"{quote_identifier(validate_identifier(database or transport.database))}.{quote_identifier(name)}"
 
 
@@ -80,7 +80,7 @@ def list_traces(
     """One page of the project's traces, newest first. ``limit`` is clamped to [1, 1000]; a malformed
     ``cursor`` raises ``InvalidCursor``. ``next_cursor`` is None on the last page."""
     limit = max(1, min(MAX_LIMIT, int(limit)))
-    traces = _table(transport, database, "traces")
+    traces = qualified_table(transport, database, "traces")
     params: dict[str, Any] = {"project_id": project_id, "limit": limit + 1}
     where: list[str] = []
     having: list[str] = []
@@ -163,7 +163,7 @@ def get_trace(
     params: dict[str, Any] = {"project_id": project_id, "trace_id": trace_id}
     bounds = transport.query(
         "SELECT toUnixTimestamp64Nano(min(start_time)) AS lo, toUnixTimestamp64Nano(max(end_time)) AS hi\n"
-        f"FROM {_table(transport, database, 'traces')}\n"
+        f"FROM {qualified_table(transport, database, 'traces')}\n"
         "WHERE project_id = {project_id:String} AND trace_id = {trace_id:String}\nGROUP BY trace_id",
         params,
     )
@@ -172,7 +172,7 @@ def get_trace(
     params.update(lo=int(bounds[0]["lo"]), hi=max(int(bounds[0]["hi"]), int(bounds[0]["lo"])))
     params["max_spans"] = max(1, int(max_spans)) + 1
     rows = transport.query(
-        f"SELECT{_SPAN_COLUMNS}\nFROM {_table(transport, database, 'spans')}\n"
+        f"SELECT{SPAN_COLUMNS}\nFROM {qualified_table(transport, database, 'spans')}\n"
         "WHERE project_id = {project_id:String} AND trace_id = {trace_id:String}\n"
         f"  AND start_time >= {_NS % 'lo'} AND start_time <= {_NS % 'hi'}\n"
         "ORDER BY start_time, span_id, ingested_at DESC\nLIMIT 1 BY span_id\nLIMIT {max_spans:UInt32}",
@@ -181,11 +181,11 @@ def get_trace(
     if not rows:
         return None
     truncated = len(rows) >= params["max_spans"]
-    nodes = [_node(row) for row in rows[: params["max_spans"] - 1]]
+    nodes = [span_node(row) for row in rows[: params["max_spans"] - 1]]
     return _detail(trace_id, nodes, truncated)
 
 
-def _node(row: dict[str, Any]) -> SpanNode:
+def span_node(row: dict[str, Any]) -> SpanNode:
     start, end = int(row.pop("start_ns")), int(row.pop("end_ns"))
     try:
         events = json.loads(row["events"]) if row["events"] else []

@@ -1,0 +1,83 @@
+"""Request helpers every read router shares: unknown query parameters are refused (400), times need a
+zone, bad ranges and cursors are 400s, ids are checked before they reach a query."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from fastapi import HTTPException, Query, Request
+from fastapi.dependencies.models import Dependant
+from pydantic import ValidationError
+
+from otelguard.webui.security import Authenticated
+
+__all__ = [
+    "Cursor",
+    "End",
+    "Limit",
+    "Order",
+    "Start",
+    "bad_request",
+    "check_hex_id",
+    "reject_unknown_params",
+    "time_range",
+    "to_ns",
+]
+
+
+def _query_names(dependant: Dependant) -> set[str]:
+    names = {p.alias for p in dependant.query_params}
+    for sub in dependant.dependencies:
+        names |= _query_names(sub)
+    return names
+
+
+def reject_unknown_params(request: Request, _who: Authenticated) -> None:
+    """400 for query parameters the route does not declare (after authentication)."""
+    route = request.scope.get("route")
+    dependant = getattr(route, "dependant", None)
+    if dependant is None:
+        return
+    unknown = sorted(set(request.query_params.keys()) - _query_names(dependant))
+    if unknown:
+        raise HTTPException(400, f"unknown query parameter(s): {', '.join(unknown[:10])}")
+
+
+def to_ns(value: datetime | None) -> int | None:
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        raise HTTPException(400, "timestamps need a time zone, e.g. 2026-11-27T10:00:00Z")
+    ns = int(value.timestamp() * 1_000_000) * 1000
+    if not 0 <= ns < 2**63:
+        raise HTTPException(400, "timestamps must lie between 1970 and 2262")
+    return ns
+
+
+def time_range(start: datetime | None, end: datetime | None) -> tuple[int | None, int | None]:
+    start_ns, end_ns = to_ns(start), to_ns(end)
+    if start_ns is not None and end_ns is not None and start_ns > end_ns:
+        raise HTTPException(400, "start must not be after end")
+    return start_ns, end_ns
+
+
+def bad_request(exc: ValidationError | ValueError) -> HTTPException:
+    if isinstance(exc, ValidationError):
+        msgs = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'query'}: {e['msg']}" for e in exc.errors()[:5])
+        return HTTPException(400, msgs)
+    return HTTPException(400, str(exc))
+
+
+def check_hex_id(value: str, length: int, what: str) -> str:
+    normalized = value.lower()
+    if len(normalized) != length or any(c not in "0123456789abcdef" for c in normalized):
+        raise HTTPException(400, f"{what} must be {length} hexadecimal characters")
+    return normalized
+
+
+Start = Annotated[datetime | None, Query(description="Earliest start, ISO 8601 with zone (inclusive)")]
+End = Annotated[datetime | None, Query(description="Latest start, ISO 8601 with zone (exclusive)")]
+Cursor = Annotated[str | None, Query(max_length=2048, description="next_cursor of the previous page")]
+Limit = Annotated[int, Query(ge=1, description="Page size; values above 1000 are clamped")]
+Order = Annotated[Literal["asc", "desc"], Query(description="Sort direction")]
