@@ -1,0 +1,655 @@
+"""The policy engine: evaluate a text for a stage against the matching policies → a :class:`GuardResult`.
+
+An :class:`Engine` holds an immutable :class:`Snapshot` of compiled policies. ``swap``/``upsert``/``remove``
+build a new snapshot and replace the reference atomically; a check in flight keeps the snapshot it started
+with, so a reload never drops or mixes in-flight checks.
+
+Evaluation, per matching policy in order (priority desc, then name): one RE2 pattern-set scan of the text,
+then each rule whose validator supports the stage (skipped outright when its patterns did not occur). A rule
+fails when its validator's score >= threshold; its onFail actions then run in order — sanitize, alert and
+transform continue the chain; retry (while attempts remain), fallback and block end it. Enforce-mode
+policies act; shadow-mode policies record the same decisions (``shadow=True`` events) and never act. All
+validators see the original text, so every finding's offsets refer to it; sanitize then redacts all
+collected spans in one pass, and transforms run on the result. A block stops evaluation.
+
+Verdict: ``block`` (``result.block`` has the safe message, which is also ``result.text``), ``flag`` (a rule
+failed; use ``result.text`` and honour ``result.retry`` / ``result.fallback`` when set), or ``pass``.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import threading
+import time
+from collections.abc import Collection, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from otelguard.guardrails.actions import DEFAULT_BLOCK_MESSAGE as _DEFAULT_BLOCK
+from otelguard.guardrails.actions import (
+    Alert,
+    AlertDeduper,
+    AlertParams,
+    AlertSink,
+    BlockDecision,
+    BlockParams,
+    FallbackDecision,
+    FallbackParams,
+    Redaction,
+    RetryDecision,
+    RetryParams,
+    SanitizeParams,
+    TransformParams,
+    alert_key,
+    apply_redactions,
+    plan_redactions,
+    transform_text,
+)
+from otelguard.guardrails.base import (
+    STAGES,
+    CheckContext,
+    Finding,
+    GuardrailError,
+    InputTooLarge,
+    RequestMeta,
+    Stage,
+    UnknownStage,
+)
+from otelguard.guardrails.patterns import ScanText
+from otelguard.guardrails.policy import CompiledPolicy, CompiledRule, policy_order
+
+__all__ = [
+    "Engine",
+    "GuardResult",
+    "GuardrailEvent",
+    "InvalidText",
+    "Limits",
+    "RuleOutcome",
+    "Snapshot",
+    "UnknownPolicy",
+    "ValidatorTiming",
+    "Verdict",
+    "decode_input",
+]
+
+Verdict = Literal["pass", "flag", "block"]
+_now_ns = time.perf_counter_ns
+
+
+class InvalidText(GuardrailError, ValueError):
+    """Bytes that are not UTF-8 when ``Limits.invalid_utf8 == 'reject'``."""
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    max_chars: int = 1_000_000
+    max_bytes: int = 4_000_000
+    invalid_utf8: Literal["replace", "reject"] = "replace"
+
+
+def decode_input(data: str | bytes, limits: Limits) -> tuple[str, tuple[str, ...]]:
+    """The text to check and problems found decoding it. Raises InputTooLarge / InvalidText / TypeError."""
+    problems: list[str] = []
+    if isinstance(data, (bytes, bytearray, memoryview)):
+        raw = bytes(data)
+        if len(raw) > limits.max_bytes:
+            raise InputTooLarge(len(raw), limits.max_bytes, "bytes")
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            where = f"invalid UTF-8 at byte {exc.start}: {exc.reason}"
+            if limits.invalid_utf8 == "reject":
+                raise InvalidText(where) from None
+            text = raw.decode("utf-8", "replace")
+            problems.append(f"{where}; invalid sequences replaced with U+FFFD")
+        controls = sum(1 for ch in text if ord(ch) < 32 and ch not in "\t\n\r")
+        if controls:
+            problems.append(f"{controls} control characters (binary content?)")
+    elif isinstance(data, str):
+        text = data
+    else:
+        raise TypeError(f"text must be str or bytes, not {type(data).__name__}")
+    if len(text) > limits.max_chars:
+        raise InputTooLarge(len(text), limits.max_chars, "characters")
+    return text, tuple(problems)
+
+
+@dataclass(frozen=True, slots=True)
+class GuardrailEvent:
+    """One row of the ``guardrail_events`` table (``ingested_at`` is filled by ClickHouse)."""
+
+    id: str
+    project_id: str
+    trace_id: str
+    span_id: str
+    timestamp: datetime
+    policy: str
+    policy_version: str
+    rule: str
+    validator: str
+    stage: str
+    action: str
+    verdict: str
+    findings: str  # JSON: [{validator, entity, start, end, score, text (redacted), detail}]
+    latency_us: int
+    shadow: bool
+
+    def as_row(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in self.__slots__}
+
+
+# Event ids: a random per-process prefix and a counter (unique, and ~10x cheaper than uuid4).
+_ID_PREFIX = os.urandom(8).hex()
+_ID_SEQ = itertools.count()
+
+
+def _event_id() -> str:
+    return f"{_ID_PREFIX}{next(_ID_SEQ):016x}"
+
+
+@dataclass(frozen=True, slots=True)
+class _PendingEvent:
+    """What an event needs; the row (findings JSON etc.) is built only when asked for."""
+
+    id: str
+    timestamp: float
+    policy: CompiledPolicy
+    rule: str
+    validator: str
+    action: str
+    verdict: str
+    findings: tuple[Finding, ...]
+    latency_us: int
+
+    def build(self, stage: str, request: RequestMeta) -> GuardrailEvent:
+        return GuardrailEvent(
+            id=self.id,
+            project_id=request.project or "",
+            trace_id=request.trace_id,
+            span_id=request.span_id,
+            timestamp=datetime.fromtimestamp(self.timestamp, UTC),
+            policy=self.policy.name,
+            policy_version=self.policy.version,
+            rule=self.rule,
+            validator=self.validator,
+            stage=stage,
+            action=self.action,
+            verdict=self.verdict,
+            findings=json.dumps(
+                [f.to_json() for f in self.findings], separators=(",", ":"), ensure_ascii=False
+            ),
+            latency_us=self.latency_us,
+            shadow=self.policy.shadow,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class RuleOutcome:
+    policy: str
+    policy_version: str
+    rule: str
+    validator: str
+    shadow: bool
+    score: float
+    verdict: Verdict
+    findings: tuple[Finding, ...]
+    actions: tuple[str, ...]
+    latency_us: int
+
+
+@dataclass(frozen=True, slots=True)
+class ValidatorTiming:
+    policy: str
+    rule: str
+    validator: str
+    latency_us: int
+
+
+@dataclass(frozen=True, slots=True)
+class GuardResult:
+    verdict: Verdict
+    text: str  # what to use: the remediated text, or the safe response when blocked
+    changed: bool
+    stage: Stage
+    outcomes: tuple[RuleOutcome, ...] = ()
+    redactions: tuple[Redaction, ...] = ()
+    transforms: tuple[str, ...] = ()
+    block: BlockDecision | None = None
+    retry: RetryDecision | None = None
+    fallback: FallbackDecision | None = None
+    alerts: tuple[Alert, ...] = ()
+    pending_events: tuple[_PendingEvent, ...] = ()
+    request: RequestMeta = field(default_factory=RequestMeta)
+    timings: tuple[ValidatorTiming, ...] = ()
+    input_errors: tuple[str, ...] = ()
+    policies: tuple[str, ...] = ()
+    snapshot_version: int = 0
+    latency_us: int = 0
+
+    @property
+    def events(self) -> list[GuardrailEvent]:
+        """``guardrail_events`` rows: one per failed rule (shadow ones flagged) and per policy timeout."""
+        return [e.build(self.stage, self.request) for e in self.pending_events]
+
+    @property
+    def findings(self) -> list[Finding]:
+        """Findings of failed enforce-mode rules (shadow findings are only in ``outcomes``/``events``)."""
+        return [f for o in self.outcomes if not o.shadow for f in o.findings]
+
+    @property
+    def actions(self) -> list[str]:
+        return [a for o in self.outcomes if not o.shadow for a in o.actions]
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form for the guard API."""
+        return {
+            "verdict": self.verdict,
+            "text": self.text,
+            "changed": self.changed,
+            "stage": self.stage,
+            "findings": [
+                {"policy": o.policy, "rule": o.rule, **f.to_json()}
+                for o in self.outcomes
+                if not o.shadow
+                for f in o.findings
+            ],
+            "actions": [
+                {"policy": o.policy, "rule": o.rule, "actions": list(o.actions), "shadow": o.shadow}
+                for o in self.outcomes
+            ],
+            "block": None
+            if self.block is None
+            else {"message": self.block.message, "reason": self.block.reason},
+            "retry": None
+            if self.retry is None
+            else {
+                "attempt": self.retry.attempt,
+                "maxAttempts": self.retry.max_attempts,
+                "params": dict(self.retry.params),
+                "instruction": self.retry.instruction,
+            },
+            "fallback": None
+            if self.fallback is None
+            else {"model": self.fallback.model, "response": self.fallback.response},
+            "timings": [
+                {"policy": t.policy, "rule": t.rule, "validator": t.validator, "latencyUs": t.latency_us}
+                for t in self.timings
+            ],
+            "inputErrors": list(self.input_errors),
+            "policies": list(self.policies),
+            "latencyUs": self.latency_us,
+        }
+
+
+@dataclass(slots=True)
+class _Run:
+    """Mutable state of one evaluation."""
+
+    text: str
+    stage: Stage
+    request: RequestMeta
+    attempt: int
+    outcomes: list[RuleOutcome] = field(default_factory=list)
+    redact: list[tuple[Finding, SanitizeParams]] = field(default_factory=list)
+    transforms: list[TransformParams] = field(default_factory=list)
+    timings: list[ValidatorTiming] = field(default_factory=list)
+    alerts: list[Alert] = field(default_factory=list)
+    events: list[_PendingEvent] = field(default_factory=list)
+    block: BlockDecision | None = None
+    retry: RetryDecision | None = None
+    fallback: FallbackDecision | None = None
+
+
+class Snapshot:
+    """An immutable, ordered set of compiled policies and everything needed to evaluate against them."""
+
+    __slots__ = ("_deduper", "_sink", "limits", "policies", "version")
+
+    def __init__(
+        self,
+        policies: Iterable[CompiledPolicy],
+        version: int,
+        limits: Limits,
+        sink: AlertSink | None,
+        deduper: AlertDeduper,
+    ) -> None:
+        ordered = policy_order(policies)
+        names = [p.name for p in ordered]
+        if len(set(names)) != len(names):
+            raise ValueError(f"duplicate policy names: {sorted({n for n in names if names.count(n) > 1})}")
+        self.policies: tuple[CompiledPolicy, ...] = tuple(ordered)
+        self.version = version
+        self.limits = limits
+        self._sink = sink
+        self._deduper = deduper
+
+    def policy(self, name: str) -> CompiledPolicy | None:
+        return next((p for p in self.policies if p.name == name), None)
+
+    def evaluate(
+        self,
+        text: str | bytes,
+        stage: Stage,
+        request: RequestMeta | None = None,
+        *,
+        input_text: str | None = None,
+        attempt: int = 1,
+        policies: Collection[str] | None = None,
+    ) -> GuardResult:
+        started = _now_ns()
+        if stage not in STAGES:
+            raise UnknownStage(stage)
+        request = request or _NO_REQUEST
+        s, problems = decode_input(text, self.limits)
+        if policies is not None:
+            unknown = set(policies) - {p.name for p in self.policies}
+            if unknown:
+                raise UnknownPolicy(sorted(unknown))
+        scan = ScanText(s)
+        ctx = CheckContext(stage, request, input_text, attempt)
+        run = _Run(s, stage, request, attempt)
+        matched: list[str] = []
+        for policy in self.policies:
+            if policies is not None and policy.name not in policies:
+                continue
+            if not policy.applies(stage, request):
+                continue
+            matched.append(policy.name)
+            self._evaluate_policy(policy, scan, ctx, run)
+            if run.block is not None:
+                break
+        return self._result(run, problems, matched, started)
+
+    # -- one policy --------------------------------------------------------------------------------------
+    def _evaluate_policy(self, policy: CompiledPolicy, scan: ScanText, ctx: CheckContext, run: _Run) -> None:
+        begun = _now_ns()
+        deadline = begun + policy.timeout_ms * 1_000_000
+        hits = policy.scan(scan)
+        for pos, rule in enumerate(policy.rules):
+            if run.stage not in rule.stages:
+                continue
+            validator = rule.validator
+            rule_hits = hits[pos]
+            if validator.patterns and not rule_hits:
+                continue  # none of its patterns occur: it cannot find anything
+            if _now_ns() > deadline:
+                self._timeout(policy, rule, run, (_now_ns() - begun) // 1000)
+                return
+            t0 = _now_ns()
+            findings = validator.check(scan, ctx, rule_hits if validator.patterns else None)
+            latency = (_now_ns() - t0) // 1000
+            run.timings.append(ValidatorTiming(policy.name, rule.name, rule.validator_name, latency))
+            if not findings:
+                continue
+            score = validator.score(findings)
+            if score < rule.threshold:
+                continue
+            reported = tuple(f for f in findings if f.score >= rule.threshold) or tuple(findings)
+            self._fail(policy, rule, score, reported, latency, run)
+            if run.block is not None and not policy.shadow:
+                return
+
+    def _fail(
+        self,
+        policy: CompiledPolicy,
+        rule: CompiledRule,
+        score: float,
+        findings: tuple[Finding, ...],
+        latency: int,
+        run: _Run,
+    ) -> None:
+        shadow = policy.shadow
+        taken: list[str] = []
+        for action in rule.actions:
+            kind, params = action.type, action.params
+            if kind == "sanitize":
+                assert isinstance(params, SanitizeParams)
+                if not shadow:
+                    run.redact.extend((f, params) for f in findings if f.has_span)
+                taken.append("sanitize")
+            elif kind == "transform":
+                assert isinstance(params, TransformParams)
+                if not shadow:
+                    run.transforms.append(params)
+                taken.append("transform")
+            elif kind == "alert":
+                assert isinstance(params, AlertParams)
+                taken.append(self._alert(policy, rule, findings, params, run))
+            elif kind == "retry":
+                assert isinstance(params, RetryParams)
+                if run.attempt >= params.max_attempts:
+                    taken.append("retry_exhausted")
+                    continue
+                if not shadow and run.retry is None:
+                    run.retry = RetryDecision(
+                        run.attempt + 1,
+                        params.max_attempts,
+                        params.params,
+                        params.instruction,
+                        policy.name,
+                        rule.name,
+                    )
+                taken.append("retry")
+                break
+            elif kind == "fallback":
+                assert isinstance(params, FallbackParams)
+                if not shadow and run.fallback is None:
+                    run.fallback = FallbackDecision(params.model, params.response, policy.name, rule.name)
+                taken.append("fallback")
+                break
+            elif kind == "block":
+                assert isinstance(params, BlockParams)
+                if not shadow:
+                    entities = ", ".join(sorted({f.entity for f in findings}))
+                    reason = params.reason or f"{rule.validator_name} found {entities} (rule {rule.name})"
+                    run.block = BlockDecision(params.message, reason, policy.name, rule.name)
+                taken.append("block")
+                break
+        verdict: Verdict = "block" if "block" in taken else "flag"
+        run.outcomes.append(
+            RuleOutcome(
+                policy.name,
+                policy.version,
+                rule.name,
+                rule.validator_name,
+                shadow,
+                score,
+                verdict,
+                findings,
+                tuple(taken),
+                latency,
+            )
+        )
+        run.events.append(
+            self._event(
+                policy,
+                rule.name,
+                rule.validator_name,
+                ",".join(taken) or "none",
+                verdict,
+                findings,
+                latency,
+                run,
+            )
+        )
+
+    def _alert(
+        self,
+        policy: CompiledPolicy,
+        rule: CompiledRule,
+        findings: tuple[Finding, ...],
+        params: AlertParams,
+        run: _Run,
+    ) -> str:
+        entities = tuple(sorted({f.entity for f in findings}))
+        key = alert_key(policy.name, rule.name, run.request.project, entities)
+        alert = Alert(
+            key,
+            policy.name,
+            rule.name,
+            rule.validator_name,
+            run.stage,
+            params.severity,
+            params.channel,
+            entities,
+            run.request.project,
+            policy.shadow,
+        )
+        run.alerts.append(alert)
+        if policy.shadow:
+            return "alert"
+        if not self._deduper.admit(key, params.dedup_seconds):
+            return "alert_deduplicated"
+        if self._sink is not None:
+            try:
+                self._sink.send(alert)
+            except Exception:  # a failing notifier must not fail the check
+                return "alert_failed"
+        return "alert"
+
+    def _timeout(self, policy: CompiledPolicy, rule: CompiledRule, run: _Run, elapsed_us: int) -> None:
+        action = f"timeout_{policy.on_timeout}"
+        verdict: Verdict = "block" if policy.on_timeout == "block" else "pass"
+        if verdict == "block" and not policy.shadow:
+            run.block = BlockDecision(
+                _DEFAULT_BLOCK,
+                f"policy {policy.name} exceeded its {policy.timeout_ms} ms budget",
+                policy.name,
+                rule.name,
+            )
+        run.events.append(self._event(policy, rule.name, "", action, verdict, (), elapsed_us, run))
+
+    @staticmethod
+    def _event(
+        policy: CompiledPolicy,
+        rule: str,
+        validator: str,
+        action: str,
+        verdict: str,
+        findings: tuple[Finding, ...],
+        latency: int,
+        run: _Run,
+    ) -> _PendingEvent:
+        return _PendingEvent(
+            _event_id(), time.time(), policy, rule, validator, action, verdict, findings, latency
+        )
+
+    # -- result --------------------------------------------------------------------------------------------
+    def _result(self, run: _Run, problems: tuple[str, ...], matched: list[str], started: int) -> GuardResult:
+        text = run.text
+        redactions: list[Redaction] = []
+        done: list[str] = []
+        if run.block is not None:
+            verdict: Verdict = "block"
+            text = run.block.message
+        else:
+            verdict = "flag" if any(not o.shadow for o in run.outcomes) else "pass"
+            if run.redact:
+                redactions = plan_redactions(text, run.redact)
+                text = apply_redactions(text, redactions)
+            for params in run.transforms:
+                text, steps = transform_text(text, params, json_expected=run.stage == "output")
+                done.extend(steps)
+            if run.fallback is not None and run.fallback.response is not None:
+                text = run.fallback.response
+        return GuardResult(
+            verdict=verdict,
+            text=text,
+            changed=text != run.text,
+            stage=run.stage,
+            outcomes=tuple(run.outcomes),
+            redactions=tuple(redactions),
+            transforms=tuple(done),
+            block=run.block,
+            retry=run.retry,
+            fallback=run.fallback,
+            alerts=tuple(run.alerts),
+            pending_events=tuple(run.events),
+            request=run.request,
+            timings=tuple(run.timings),
+            input_errors=problems,
+            policies=tuple(matched),
+            snapshot_version=self.version,
+            latency_us=(_now_ns() - started) // 1000,
+        )
+
+
+class UnknownPolicy(GuardrailError, KeyError):
+    def __init__(self, names: list[str]) -> None:
+        self.names = names
+        self.message = f"unknown policy: {', '.join(names)}"
+        super().__init__(self.message)
+
+    def __str__(self) -> str:
+        return self.message
+
+
+_NO_REQUEST = RequestMeta()
+
+
+class Engine:
+    """Evaluates texts against the current snapshot; reloads swap the snapshot atomically."""
+
+    def __init__(
+        self,
+        policies: Iterable[CompiledPolicy] = (),
+        *,
+        limits: Limits | None = None,
+        alert_sink: AlertSink | None = None,
+        deduper: AlertDeduper | None = None,
+    ) -> None:
+        self._lock = threading.Lock()
+        self._limits = limits or Limits()
+        self._sink = alert_sink
+        self._deduper = deduper or AlertDeduper()
+        self._snapshot = Snapshot(policies, 1, self._limits, alert_sink, self._deduper)
+
+    @property
+    def snapshot(self) -> Snapshot:
+        return self._snapshot
+
+    def swap(self, policies: Iterable[CompiledPolicy]) -> Snapshot:
+        """Replace every policy at once; returns the new snapshot."""
+        with self._lock:
+            new = Snapshot(policies, self._snapshot.version + 1, self._limits, self._sink, self._deduper)
+            self._snapshot = new
+            return new
+
+    def upsert(self, policy: CompiledPolicy) -> Snapshot:
+        with self._lock:
+            kept = [p for p in self._snapshot.policies if p.name != policy.name]
+            new = Snapshot(
+                [*kept, policy], self._snapshot.version + 1, self._limits, self._sink, self._deduper
+            )
+            self._snapshot = new
+            return new
+
+    def remove(self, name: str) -> Snapshot:
+        with self._lock:
+            kept = [p for p in self._snapshot.policies if p.name != name]
+            new = Snapshot(kept, self._snapshot.version + 1, self._limits, self._sink, self._deduper)
+            self._snapshot = new
+            return new
+
+    def evaluate(
+        self,
+        text: str | bytes,
+        stage: Stage,
+        request: RequestMeta | None = None,
+        *,
+        input_text: str | None = None,
+        attempt: int = 1,
+        policies: Collection[str] | None = None,
+    ) -> GuardResult:
+        """Check ``text`` at ``stage`` (see the module docstring); ``policies`` limits evaluation to those
+        names (UnknownPolicy when one does not exist)."""
+        return self._snapshot.evaluate(
+            text, stage, request, input_text=input_text, attempt=attempt, policies=policies
+        )
+
+    @property
+    def policies(self) -> Mapping[str, CompiledPolicy]:
+        return {p.name: p for p in self._snapshot.policies}
