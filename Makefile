@@ -51,6 +51,7 @@ e2e: $(STAMP) cluster
 
 bench: $(STAMP) ## benchmarks: one JSON line per figure, with the ratio to its target
 	$(BIN)/python bench/ingest.py
+	$(BIN)/python bench/guardrails.py
 	bash tests/e2e/cluster/build.sh
 	$(BIN)/python bench/control_plane.py
 
