@@ -13,7 +13,7 @@ PYTEST_ARGS ?=
 # embedded Postgres (it runs as the unprivileged `pgserver` user) when another pytest starts meanwhile.
 PYTEST := $(BIN)/python -m pytest -q --basetemp=$(CURDIR)/.cache/pytest
 
-.PHONY: help run test lint typecheck unit integration e2e bench cluster cluster-up cluster-down clean
+.PHONY: help run test lint typecheck unit integration e2e bench cluster cluster-up cluster-down clean ui
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
@@ -26,7 +26,10 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
-run: $(STAMP) ## set up everything and start the platform on embedded stores (otelguard up)
+ui: ## build the web UI into src/otelguard/webui/static when missing or stale (Node 20+)
+	bash scripts/build_ui.sh
+
+run: $(STAMP) ui ## set up everything and start the platform on embedded stores (otelguard up)
 	$(BIN)/otelguard up $(RUN_ARGS)
 
 lint: $(STAMP) ## ruff (lint + format check) and the import-layering contract
@@ -37,7 +40,9 @@ lint: $(STAMP) ## ruff (lint + format check) and the import-layering contract
 typecheck: $(STAMP) ## mypy --strict on src/
 	$(BIN)/mypy
 
-test: lint typecheck cluster ## lint, type check and the whole test suite (what CI runs)
+test: lint typecheck cluster ui ## lint, type check and the whole test suite (what CI runs)
+	bash scripts/install_chromium.sh
+	cd webui && npm test
 	$(PYTEST) $(PYTEST_ARGS)
 
 unit: $(STAMP)
@@ -65,4 +70,4 @@ cluster-down: ## stop the test cluster
 	bash tests/e2e/cluster/down.sh
 
 clean: ## remove build outputs and local data (keeps download caches)
-	rm -rf .otelguard build dist src/*.egg-info .pytest_cache .mypy_cache .ruff_cache
+	rm -rf .otelguard build dist src/*.egg-info .pytest_cache .mypy_cache .ruff_cache src/otelguard/webui/static

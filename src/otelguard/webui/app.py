@@ -7,6 +7,7 @@ from fastapi import FastAPI
 from otelguard import __version__
 from otelguard.webui.context import ApiContext
 from otelguard.webui.routers import health, metrics, sessions, spans, traces, users
+from otelguard.webui.static import register_static
 
 
 def create_app(context: ApiContext) -> FastAPI:
@@ -28,4 +29,5 @@ def create_app(context: ApiContext) -> FastAPI:
     app.include_router(sessions.router)
     app.include_router(users.router)
     app.include_router(metrics.router)
+    register_static(app)  # last: its catch-all serves the web UI's client-side routes
     return app

@@ -1,0 +1,67 @@
+import { MutationCache, QueryCache, QueryClient, QueryClientProvider } from "@tanstack/react-query";
+import { useSyncExternalStore } from "react";
+import { BrowserRouter, Navigate, Route, Routes, useLocation } from "react-router";
+import { ApiError } from "./lib/api";
+import { getApiKey, setApiKey, subscribeApiKey } from "./lib/auth";
+import { Layout } from "./components/Layout";
+import { toast, Toaster } from "./components/Toast";
+import { SignIn } from "./pages/SignIn";
+import { Traces } from "./pages/Traces";
+import { TraceDetail } from "./pages/TraceDetail";
+import { Sessions } from "./pages/Sessions";
+import { Users } from "./pages/Users";
+
+function onError(err: unknown) {
+  if (err instanceof ApiError && err.status === 401) {
+    setApiKey(null); // RequireKey sends the user to the sign-in screen
+    toast("error", "Signed out", "The API key is no longer accepted.");
+    return;
+  }
+  if (err instanceof ApiError && err.status === 404) return; // pages show their own not-found state
+  toast("error", "Request failed", err instanceof Error ? err.message : String(err));
+}
+
+const client = new QueryClient({
+  queryCache: new QueryCache({ onError }),
+  mutationCache: new MutationCache({ onError }),
+  defaultOptions: {
+    queries: {
+      staleTime: 15_000,
+      refetchOnWindowFocus: false,
+      retry: (n, err) => !(err instanceof ApiError && err.status >= 400 && err.status < 500) && n < 2,
+    },
+  },
+});
+
+function RequireKey({ children }: { children: React.ReactNode }) {
+  const key = useSyncExternalStore(subscribeApiKey, getApiKey);
+  const location = useLocation();
+  if (!key) return <Navigate to="/sign-in" replace state={{ from: location.pathname + location.search }} />;
+  return <>{children}</>;
+}
+
+export function App() {
+  return (
+    <QueryClientProvider client={client}>
+      <BrowserRouter>
+        <Routes>
+          <Route path="/sign-in" element={<SignIn />} />
+          <Route
+            element={
+              <RequireKey>
+                <Layout />
+              </RequireKey>
+            }
+          >
+            <Route path="/traces" element={<Traces />} />
+            <Route path="/traces/:traceId" element={<TraceDetail />} />
+            <Route path="/sessions" element={<Sessions />} />
+            <Route path="/users" element={<Users />} />
+          </Route>
+          <Route path="*" element={<Navigate to="/traces" replace />} />
+        </Routes>
+      </BrowserRouter>
+      <Toaster />
+    </QueryClientProvider>
+  );
+}
