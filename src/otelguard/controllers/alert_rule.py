@@ -12,14 +12,12 @@ from otelguard.api.v1alpha1 import AlertRule, AlertRuleStatus
 from otelguard.api.v1alpha1.alert_rule import AlertRuleSpec
 from otelguard.controllers.base import (
     Applied,
-    DbConfig,
     Desired,
     Failure,
     Json,
     ReconcileInput,
-    ResourceRow,
     config_status,
-    content_hash,
+    plan_stored_spec,
 )
 from otelguard.controllers.checks import duration_seconds
 from otelguard.controllers.queries import query_problems
@@ -45,14 +43,7 @@ def problems(spec: AlertRuleSpec) -> list[Failure]:
 
 def plan(inp: ReconcileInput) -> Desired:
     spec = inp.resource_as(AlertRule).spec
-    found = problems(spec)
-    if found:
-        return Desired(KIND, invalid=Failure(found[0].reason, "; ".join(p.message for p in found)))
-    doc = spec.model_dump(mode="json", by_alias=True, exclude_none=True)
-    row = ResourceRow(
-        KIND, inp.namespace, inp.name, inp.uid, inp.generation, inp.labels, doc, content_hash(doc)
-    )
-    return Desired(KIND, db=DbConfig(row))
+    return plan_stored_spec(inp, KIND, spec, problems(spec))
 
 
 def status(inp: ReconcileInput, desired: Desired, applied: Applied | None) -> Json:

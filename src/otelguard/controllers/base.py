@@ -217,6 +217,23 @@ class Controller:
     status: Callable[[ReconcileInput, Desired, Applied | None], Json]
 
 
+def plan_stored_spec(
+    inp: ReconcileInput,
+    kind: str,
+    spec: Any,
+    problems: Sequence[Failure],
+    facts: Mapping[str, Any] | None = None,
+) -> Desired:
+    """The plan of a kind whose reconcile is: validate, then store the spec as a versioned row."""
+    if problems:
+        return Desired(kind, invalid=Failure(problems[0].reason, "; ".join(p.message for p in problems)))
+    doc = spec.model_dump(mode="json", by_alias=True, exclude_none=True)
+    row = ResourceRow(
+        kind, inp.namespace, inp.name, inp.uid, inp.generation, inp.labels, doc, content_hash(doc)
+    )
+    return Desired(kind, db=DbConfig(row), facts=dict(facts or {}))
+
+
 # -- children ----------------------------------------------------------------------------------------------
 def child_labels(inp: ReconcileInput, component: str) -> dict[str, str]:
     """Labels of every child. Never the parent's own labels: Argo CD would see them as its own and prune."""

@@ -12,14 +12,12 @@ from otelguard.api.v1alpha1.dashboard import DashboardSpec, Widget
 from otelguard.controllers.base import (
     INVALID_SPEC,
     Applied,
-    DbConfig,
     Desired,
     Failure,
     Json,
     ReconcileInput,
-    ResourceRow,
     config_status,
-    content_hash,
+    plan_stored_spec,
 )
 from otelguard.controllers.checks import duration_seconds
 from otelguard.controllers.queries import query_problems
@@ -71,14 +69,8 @@ def problems(spec: DashboardSpec) -> list[str]:
 
 def plan(inp: ReconcileInput) -> Desired:
     spec = inp.resource_as(Dashboard).spec
-    found = problems(spec)
-    if found:
-        return Desired(KIND, invalid=Failure(INVALID_SPEC, "; ".join(found)))
-    doc = spec.model_dump(mode="json", by_alias=True, exclude_none=True)
-    row = ResourceRow(
-        KIND, inp.namespace, inp.name, inp.uid, inp.generation, inp.labels, doc, content_hash(doc)
-    )
-    return Desired(KIND, db=DbConfig(row), facts={"widgetCount": len(spec.widgets)})
+    found = [Failure(INVALID_SPEC, message) for message in problems(spec)]
+    return plan_stored_spec(inp, KIND, spec, found, facts={"widgetCount": len(spec.widgets)})
 
 
 def status(inp: ReconcileInput, desired: Desired, applied: Applied | None) -> Json:

@@ -12,14 +12,12 @@ from otelguard.api.v1alpha1 import Evaluator, EvaluatorStatus
 from otelguard.api.v1alpha1.evaluator import EvaluatorSpec, HeuristicConfig
 from otelguard.controllers.base import (
     Applied,
-    DbConfig,
     Desired,
     Failure,
     Json,
     ReconcileInput,
-    ResourceRow,
     config_status,
-    content_hash,
+    plan_stored_spec,
 )
 from otelguard.controllers.checks import json_schema_error, pattern_params, regex_error
 from otelguard.controllers.guardrail_policy import validator_problems
@@ -76,14 +74,7 @@ def problems(spec: EvaluatorSpec) -> list[Failure]:
 
 def plan(inp: ReconcileInput) -> Desired:
     spec = inp.resource_as(Evaluator).spec
-    found = problems(spec)
-    if found:
-        return Desired(KIND, invalid=Failure(found[0].reason, "; ".join(p.message for p in found)))
-    doc = spec.model_dump(mode="json", by_alias=True, exclude_none=True)
-    row = ResourceRow(
-        KIND, inp.namespace, inp.name, inp.uid, inp.generation, inp.labels, doc, content_hash(doc)
-    )
-    return Desired(KIND, db=DbConfig(row))
+    return plan_stored_spec(inp, KIND, spec, problems(spec))
 
 
 def status(inp: ReconcileInput, desired: Desired, applied: Applied | None) -> Json:
