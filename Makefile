@@ -57,6 +57,8 @@ e2e: $(STAMP) cluster
 bench: $(STAMP) ## benchmarks: one JSON line per figure, with the ratio to its target
 	$(BIN)/python bench/ingest.py
 	$(BIN)/python bench/guardrails.py
+	$(BIN)/python bench/guard_api.py
+	$(BIN)/python bench/prompts.py
 	bash tests/e2e/cluster/build.sh
 	$(BIN)/python bench/control_plane.py
 

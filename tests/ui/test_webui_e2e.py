@@ -45,7 +45,8 @@ def test_sign_in_rejects_a_bad_key_then_lists_traces(seeded: Seeded, page: Page)
 
     page.get_by_label("API key").fill(platform.api_key)
     page.get_by_role("button", name="Continue").click()
-    expect(page).to_have_url(re.compile(r"/traces$"))
+    expect(page).to_have_url(re.compile(r"/$"))  # the overview is the landing page
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Traces").click()
     expect(trace_rows(page)).to_have_count(5)
     expect(page.get_by_role("navigation", name="Main")).to_contain_text("Sessions")
     expect(page.get_by_text("invoke_agent support")).to_be_visible()

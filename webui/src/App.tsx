@@ -10,6 +10,9 @@ import { Traces } from "./pages/Traces";
 import { TraceDetail } from "./pages/TraceDetail";
 import { Sessions } from "./pages/Sessions";
 import { Users } from "./pages/Users";
+import { Overview } from "./pages/Overview";
+import { UserDetail } from "./pages/UserDetail";
+import { GuardrailEvents } from "./pages/GuardrailEvents";
 
 function onError(err: unknown) {
   if (err instanceof ApiError && err.status === 401) {
@@ -53,12 +56,15 @@ export function App() {
               </RequireKey>
             }
           >
+            <Route index element={<Overview />} />
             <Route path="/traces" element={<Traces />} />
             <Route path="/traces/:traceId" element={<TraceDetail />} />
             <Route path="/sessions" element={<Sessions />} />
             <Route path="/users" element={<Users />} />
+            <Route path="/users/:userId" element={<UserDetail />} />
+            <Route path="/guardrails" element={<GuardrailEvents />} />
           </Route>
-          <Route path="*" element={<Navigate to="/traces" replace />} />
+          <Route path="*" element={<Navigate to="/" replace />} />
         </Routes>
       </BrowserRouter>
       <Toaster />

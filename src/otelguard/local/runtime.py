@@ -31,6 +31,7 @@ from otelguard.settings import Settings
 from otelguard.storage.clickhouse import insert_spans
 from otelguard.webui.app import create_app
 from otelguard.webui.context import ApiContext
+from otelguard.webui.guard_service import GuardService
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +54,10 @@ class _Server(uvicorn.Server):
 
 def _bind(host: str, port: int, what: str) -> socket.socket:
     """Bind up front so a taken port is a clear error, not a uvicorn ``sys.exit`` inside a task."""
-    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+    # proto=IPPROTO_TCP, not 0: asyncio sets TCP_NODELAY only on sockets whose proto says TCP, and without
+    # it every small response waits ~40 ms for the client's delayed ACK (Nagle).
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind((host, port))
@@ -101,6 +105,7 @@ async def serve(
     gitops: GitOpsLoop | None = None
     gitops_stop = asyncio.Event()
     gitops_task: asyncio.Task[None] | None = None
+    guard: GuardService | None = None
     try:
         generated = bootstrap_default_project(stores.db, settings.api_key)
         first: Pass | None = None
@@ -111,7 +116,9 @@ async def serve(
             except Exception:  # serve anyway: the loop retries every second
                 log.exception("local GitOps: the first reconcile of %s failed", manifests)
         keys = stores.key_cache()
-        context = ApiContext(clickhouse=stores.clickhouse, keys=keys)
+        if api:  # the guard API: policies hot-reloaded from Postgres, events written in the background
+            guard = await asyncio.to_thread(stores.guard_service().start)
+        context = ApiContext(clickhouse=stores.clickhouse, keys=keys, guard=guard, postgres=stores.db)
         servers: list[tuple[_Server, socket.socket]] = []
         grpc_server = None
         lines: list[str] = []
@@ -164,6 +171,8 @@ async def serve(
             for sig in (signal.SIGINT, signal.SIGTERM):
                 loop.remove_signal_handler(sig)
     finally:
+        if guard is not None:
+            await asyncio.to_thread(guard.close)
         if running is not None:
             await asyncio.to_thread(running.stop)
         await asyncio.to_thread(stores.close)

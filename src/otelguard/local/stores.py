@@ -13,6 +13,12 @@ from otelguard.local.embedded import EmbeddedPostgres, EmbeddedRedis
 from otelguard.semconv import PriceTable
 from otelguard.settings import Settings
 from otelguard.storage import clickhouse, postgres
+from otelguard.webui.guard_service import (
+    GuardConfig,
+    GuardService,
+    clickhouse_event_sink,
+    postgres_policy_loader,
+)
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +44,13 @@ class Stores:
 
     def price_book(self) -> PriceBook:
         return PriceBook(PriceTable.default(), lambda project: postgres.get_price_overrides(self.db, project))
+
+    def guard_service(self) -> GuardService:
+        """The guard API's service (not started): GuardrailPolicy rows polled from Postgres, events into
+        ClickHouse."""
+        return GuardService(
+            postgres_policy_loader(self.db), clickhouse_event_sink(self.clickhouse), GuardConfig.from_env()
+        )
 
     def close(self) -> None:
         self.clickhouse.close()

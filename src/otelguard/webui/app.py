@@ -6,7 +6,8 @@ from fastapi import FastAPI
 
 from otelguard import __version__
 from otelguard.webui.context import ApiContext
-from otelguard.webui.routers import health, metrics, sessions, spans, traces, users
+from otelguard.webui.routers import guard, guardrail_events, health, metrics, sessions, spans, traces, users
+from otelguard.webui.routers.prompts import router as prompts_router
 from otelguard.webui.static import register_static
 
 
@@ -29,5 +30,8 @@ def create_app(context: ApiContext) -> FastAPI:
     app.include_router(sessions.router)
     app.include_router(users.router)
     app.include_router(metrics.router)
+    app.include_router(prompts_router)
+    app.include_router(guard.router)
+    app.include_router(guardrail_events.router)
     register_static(app)  # last: its catch-all serves the web UI's client-side routes
     return app

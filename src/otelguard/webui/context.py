@@ -6,6 +6,8 @@ from dataclasses import dataclass
 
 from otelguard.auth import KeyCache
 from otelguard.storage.clickhouse import ClickHouseTransport
+from otelguard.storage.postgres import Database
+from otelguard.webui.guard_service import GuardService
 
 
 @dataclass(slots=True)
@@ -13,3 +15,5 @@ class ApiContext:
     clickhouse: ClickHouseTransport
     keys: KeyCache
     ready: bool = True
+    guard: GuardService | None = None  # POST /api/v1/guard (503 without it)
+    postgres: Database | None = None  # prompts (503 without it)

@@ -121,7 +121,8 @@ def test_redis_restart_keeps_data_and_url(data_dir: Path) -> None:
 
 
 def test_redis_url_is_accepted_by_kombu(data_dir: Path) -> None:
-    kombu = pytest.importorskip("kombu")
+    import kombu  # Celery's transport library: the eval workers' broker client
+
     server = EmbeddedRedis()
     url = server.start(data_dir)
     try:

@@ -24,6 +24,10 @@ export const IconSessions = (p: P) =>
   base(p, <><path d="M21 15a2 2 0 0 1-2 2H7l-4 4V5a2 2 0 0 1 2-2h14a2 2 0 0 1 2 2z" /></>);
 export const IconUsers = (p: P) =>
   base(p, <><circle cx="9" cy="8" r="4" /><path d="M2 21a7 7 0 0 1 14 0" /><path d="M16 4a4 4 0 0 1 0 8" /><path d="M22 21a7 7 0 0 0-4-6.3" /></>);
+export const IconOverview = (p: P) =>
+  base(p, <><path d="M3 3v18h18" /><path d="m7 15 4-4 3 3 6-6" /></>);
+export const IconGuardrails = (p: P) =>
+  base(p, <><path d="M12 3l8 3v6c0 5-3.5 8.5-8 9.5-4.5-1-8-4.5-8-9.5V6z" /><path d="m9 12 2 2 4-4" /></>);
 export const IconSun = (p: P) =>
   base(p, <><circle cx="12" cy="12" r="4" /><path d="M12 2v2M12 20v2M4.9 4.9l1.4 1.4M17.7 17.7l1.4 1.4M2 12h2M20 12h2M4.9 19.1l1.4-1.4M17.7 6.3l1.4-1.4" /></>);
 export const IconMoon = (p: P) => base(p, <path d="M21 12.8A9 9 0 1 1 11.2 3a7 7 0 0 0 9.8 9.8z" />);

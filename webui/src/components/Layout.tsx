@@ -2,12 +2,14 @@ import { NavLink, Outlet, useNavigate } from "react-router";
 import { useQueryClient } from "@tanstack/react-query";
 import { getApiKey, maskKey, setApiKey } from "../lib/auth";
 import { useTheme } from "../lib/theme";
-import { IconLogo, IconLogout, IconMoon, IconSessions, IconSun, IconTraces, IconUsers } from "./Icons";
+import { IconGuardrails, IconLogo, IconLogout, IconMoon, IconOverview, IconSessions, IconSun, IconTraces, IconUsers } from "./Icons";
 
 const NAV = [
+  { to: "/", label: "Overview", Icon: IconOverview },
   { to: "/traces", label: "Traces", Icon: IconTraces },
   { to: "/sessions", label: "Sessions", Icon: IconSessions },
   { to: "/users", label: "Users", Icon: IconUsers },
+  { to: "/guardrails", label: "Guardrails", Icon: IconGuardrails },
 ];
 
 export function ThemeToggle() {
@@ -42,7 +44,7 @@ export function Layout() {
         </div>
         <nav className="nav" aria-label="Main">
           {NAV.map(({ to, label, Icon }) => (
-            <NavLink key={to} to={to} className={({ isActive }) => `nav-item${isActive ? " active" : ""}`}>
+            <NavLink key={to} to={to} end={to === "/"} className={({ isActive }) => `nav-item${isActive ? " active" : ""}`}>
               <Icon />
               <span>{label}</span>
             </NavLink>

@@ -26,7 +26,7 @@ export function SignIn() {
       await apiGet("/traces", { limit: 1 }, trimmed);
       setApiKey(trimmed);
       const from = (location.state as { from?: string } | null)?.from;
-      navigate(from && from !== "/sign-in" ? from : "/traces", { replace: true });
+      navigate(from && from !== "/sign-in" ? from : "/", { replace: true });
     } catch (err) {
       if (err instanceof ApiError && (err.status === 401 || err.status === 403)) {
         setError("That API key was not accepted. Check it and try again.");

@@ -57,7 +57,7 @@ export function Users() {
         sort={sort}
         order={order}
         onSort={(s, o) => update({ sort: s, order: o })}
-        onRowClick={(u) => navigate(`/traces?user_id=${encodeURIComponent(u.user_id)}&range=all`)}
+        onRowClick={(u) => navigate(`/users/${encodeURIComponent(u.user_id)}`)}
         loading={query.isPending}
         empty={
           <div className="empty">

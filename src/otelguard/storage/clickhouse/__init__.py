@@ -101,3 +101,20 @@ __all__ = [
     "spans_to_arrow",
     "user_activity",
 ]
+
+# Guardrail decisions (written by the guard service, listed by the API).
+from otelguard.storage.clickhouse.guardrail_events import (
+    GuardrailEventFilter,
+    GuardrailEventItem,
+    GuardrailEventPage,
+    insert_guardrail_events,
+    list_guardrail_events,
+)
+
+__all__ += [
+    "GuardrailEventFilter",
+    "GuardrailEventItem",
+    "GuardrailEventPage",
+    "insert_guardrail_events",
+    "list_guardrail_events",
+]

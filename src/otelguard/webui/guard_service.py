@@ -1,0 +1,508 @@
+"""The guard service behind ``POST /api/v1/guard``: policies from Postgres, hot reload, a result cache and an
+asynchronous writer of ``guardrail_events``.
+
+Policies. Every ``GuardrailPolicy`` row of table ``resources`` (all namespaces) is compiled with
+``guardrails.compile_all`` under the name ``namespace/name`` and its stored version; a row that does not
+compile is skipped and logged (the controller reports it on the resource). Which policies apply to a caller:
+the engine's selector, matched with ``RequestMeta.project`` = the caller's project **name** — so a policy
+applies to a project when its ``selector.projects`` is empty or lists that project's name (and its models /
+labels selectors match the request). A policy named in a request must be visible to the caller by the same
+rule, else it is unknown (404); it may be named ``namespace/name`` or just ``name`` when that is unique.
+
+Hot reload. A poller reads the rows every ``reload_interval_s`` (through ``list_resources``) and, when the
+set of (name, version, spec hash, updated_at) changed, recompiles (unchanged rows reuse their compiled
+policy) and swaps the engine's snapshot atomically: a check in flight keeps the snapshot it started with.
+
+Cache. Results are cached in a bounded LRU keyed by (content hash of text, input and context, stage,
+project name, model, labels, named policy, snapshot version); a reload changes the version, so a stale
+result is never served. A cached decision still records its events (fresh ids, this request's trace/span).
+
+Events. Each decision's events go, with the caller's project id, onto a bounded queue that a writer thread
+drains in batches into ClickHouse; a full queue drops (counted in
+``otelguard_guardrail_events_dropped_total``) and never blocks a request.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import hashlib
+import itertools
+import logging
+import os
+import queue
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from prometheus_client import Counter, Gauge, Histogram
+
+from otelguard.guardrails import (
+    Engine,
+    GuardrailError,
+    GuardrailEvent,
+    GuardResult,
+    InputTooLarge,
+    InvalidText,
+    RequestMeta,
+    Snapshot,
+    UnknownPolicy,
+    UnknownStage,
+)
+from otelguard.guardrails.policy import CompiledPolicy, compile_all
+from otelguard.storage import postgres
+from otelguard.storage.clickhouse import ClickHouseTransport, insert_guardrail_events
+
+__all__ = [
+    "API_STAGES",
+    "EmptyText",
+    "EventWriter",
+    "GuardConfig",
+    "GuardRequest",
+    "GuardService",
+    "PolicyRow",
+    "clickhouse_event_sink",
+    "postgres_policy_loader",
+]
+
+log = logging.getLogger(__name__)
+
+API_STAGES = ("input", "output")
+
+CHECKS = Counter("otelguard_guard_checks_total", "Guard API decisions", ["stage", "verdict"])
+CHECK_SECONDS = Histogram(
+    "otelguard_guard_check_seconds",
+    "Time to decide one guard check (cache hits included)",
+    ["stage"],
+    buckets=(0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 1.0),
+)
+CACHE = Counter("otelguard_guard_cache_total", "Guard result cache lookups", ["result"])
+EVENTS_DROPPED = Counter(
+    "otelguard_guardrail_events_dropped_total", "Guardrail events not written (queue full or store errors)"
+)
+EVENTS_WRITTEN = Counter("otelguard_guardrail_events_written_total", "Guardrail events written to ClickHouse")
+POLICIES_LOADED = Gauge("otelguard_guard_policies_loaded", "Guardrail policies in the guard's snapshot")
+POLICY_ERRORS = Gauge("otelguard_guard_policy_compile_errors", "GuardrailPolicy rows that did not compile")
+RELOADS = Counter("otelguard_guard_reloads_total", "Guard policy snapshot swaps")
+
+
+class EmptyText(GuardrailError, ValueError):
+    """The text to check is missing or empty (400)."""
+
+
+def _env_int(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name)
+    if not raw:
+        return default
+    value = int(raw)
+    if value < 1:
+        raise ValueError(f"{name} must be at least 1, got {value}")
+    return value
+
+
+@dataclass(frozen=True, slots=True)
+class GuardConfig:
+    max_text_bytes: int = 256 * 1024  # per text (UTF-8); over it: 413
+    max_batch_items: int = 100
+    max_batch_bytes: int = 8 * 1024 * 1024  # a whole batch request body
+    cache_size: int = 4096
+    reload_interval_s: float = 2.0
+    event_queue: int = 10_000  # decisions waiting for the writer
+    event_batch: int = 2_000  # rows per insert
+    event_flush_s: float = 0.5
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> GuardConfig:
+        """``OTELGUARD_GUARD_MAX_BYTES`` and ``OTELGUARD_GUARD_CACHE_SIZE`` override the defaults."""
+        env = os.environ if env is None else env
+        default = cls()
+        return cls(
+            max_text_bytes=_env_int(env, "OTELGUARD_GUARD_MAX_BYTES", default.max_text_bytes),
+            cache_size=_env_int(env, "OTELGUARD_GUARD_CACHE_SIZE", default.cache_size),
+        )
+
+    @property
+    def max_body_bytes(self) -> int:
+        """A single check's request body: its texts (input + output + context) and JSON overhead."""
+        return 3 * self.max_text_bytes * 2 + 64 * 1024  # escaped JSON may double the size
+
+
+@dataclass(frozen=True, slots=True)
+class PolicyRow:
+    """One stored policy: engine name (``namespace/name``), version, compiled spec, change fingerprint."""
+
+    name: str
+    version: int
+    spec: Mapping[str, Any]
+    fingerprint: tuple[Any, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class GuardRequest:
+    stage: str
+    text: str | None
+    input_text: str | None = None  # the prompt, when checking an output
+    context: str | None = None
+    model: str | None = None
+    labels: Mapping[str, str] = field(default_factory=dict)
+    trace_id: str = ""
+    span_id: str = ""
+    policy: str | None = None
+
+    @classmethod
+    def from_body(
+        cls,
+        stage: str,
+        input: str | None,
+        output: str | None,
+        context: str | None = None,
+        metadata: Mapping[str, Any] | None = None,
+        policy: str | None = None,
+    ) -> GuardRequest:
+        meta = metadata or {}
+        return cls(
+            stage=stage,
+            text=input if stage == "input" else output,
+            input_text=input if stage == "output" else None,
+            context=context,
+            model=meta.get("model"),
+            labels=dict(meta.get("labels") or {}),
+            trace_id=meta.get("trace_id") or "",
+            span_id=meta.get("span_id") or "",
+            policy=policy,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    result: GuardResult
+    cached: bool
+    latency_us: int
+
+    def to_dict(self) -> dict[str, Any]:
+        out = self.result.to_dict()
+        out["cached"] = self.cached
+        out["snapshotVersion"] = self.result.snapshot_version
+        if self.cached:
+            out["latencyUs"] = self.latency_us
+        return out
+
+
+# -- events ------------------------------------------------------------------------------------------------
+_ID_PREFIX = os.urandom(6).hex()
+_ID_SEQ = itertools.count()
+
+
+@dataclass(frozen=True, slots=True)
+class _Pending:
+    result: GuardResult
+    project_id: str
+    trace_id: str
+    span_id: str
+    fresh: bool  # a cached result: new ids and timestamps
+    at: float
+
+    def rows(self) -> list[dict[str, Any]]:
+        events: list[GuardrailEvent] = self.result.events
+        out = []
+        for event in events:
+            changes: dict[str, Any] = {"project_id": self.project_id}
+            if self.fresh:
+                changes.update(
+                    id=f"c{_ID_PREFIX}{next(_ID_SEQ):015x}",
+                    timestamp=datetime.fromtimestamp(self.at, UTC),
+                    trace_id=self.trace_id,
+                    span_id=self.span_id,
+                )
+            out.append(dataclasses.replace(event, **changes).as_row())
+        return out
+
+
+EventSink = Callable[[Sequence[Mapping[str, Any]]], None]
+
+
+class EventWriter:
+    """A bounded queue of decisions and a thread inserting their events in batches."""
+
+    def __init__(
+        self, sink: EventSink, *, max_queue: int = 10_000, batch: int = 2_000, flush_s: float = 0.5
+    ) -> None:
+        self._sink = sink
+        self._queue: queue.Queue[_Pending | None] = queue.Queue(max_queue)  # None wakes the thread
+        self._batch = batch
+        self._flush_s = flush_s
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="guardrail-events", daemon=True)
+        self.written = 0
+        self.dropped = 0
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def submit(self, item: _Pending) -> bool:
+        try:
+            self._queue.put_nowait(item)
+            return True
+        except queue.Full:
+            n = len(item.result.pending_events)
+            self.dropped += n
+            EVENTS_DROPPED.inc(n)
+            return False
+
+    def _take(self) -> list[_Pending | None]:
+        try:
+            first = self._queue.get(timeout=self._flush_s)
+        except queue.Empty:
+            return []
+        items = [first]
+        rows = 0 if first is None else len(first.result.pending_events)
+        while rows < self._batch:
+            try:
+                item = self._queue.get_nowait()
+            except queue.Empty:
+                break
+            items.append(item)
+            rows += 0 if item is None else len(item.result.pending_events)
+        return items
+
+    def _run(self) -> None:
+        while not (self._stop.is_set() and self._queue.empty()):
+            items = self._take()
+            if items:
+                try:
+                    rows = [row for item in items if item is not None for row in item.rows()]
+                    if rows:
+                        self._write(rows)
+                finally:
+                    for _ in items:
+                        self._queue.task_done()
+
+    def _write(self, rows: list[dict[str, Any]]) -> None:
+        for attempt in range(3):
+            try:
+                self._sink(rows)
+                self.written += len(rows)
+                EVENTS_WRITTEN.inc(len(rows))
+                return
+            except Exception:
+                log.exception("writing %d guardrail events failed (attempt %d)", len(rows), attempt + 1)
+                if self._stop.is_set():
+                    break
+                time.sleep(0.2 * (attempt + 1))
+        self.dropped += len(rows)
+        EVENTS_DROPPED.inc(len(rows))
+
+    def flush(self, timeout_s: float = 10.0) -> None:
+        """Wait (bounded) until the queue is empty and its last batch written."""
+        deadline = time.monotonic() + timeout_s
+        while self._queue.unfinished_tasks and time.monotonic() < deadline:
+            time.sleep(0.01)
+
+    def close(self, timeout_s: float = 10.0) -> None:
+        self._stop.set()
+        with contextlib.suppress(queue.Full):
+            self._queue.put_nowait(None)
+        if self._thread.is_alive():
+            self._thread.join(timeout_s)
+
+
+def clickhouse_event_sink(transport: ClickHouseTransport) -> EventSink:
+    def sink(rows: Sequence[Mapping[str, Any]]) -> None:
+        insert_guardrail_events(transport, rows)
+
+    return sink
+
+
+def postgres_policy_loader(db: postgres.Database) -> Callable[[], list[PolicyRow]]:
+    def load() -> list[PolicyRow]:
+        return [
+            PolicyRow(
+                f"{r.namespace}/{r.name}",
+                r.version,
+                r.spec,
+                (r.namespace, r.name, r.version, r.spec_hash, r.updated_at),
+            )
+            for r in postgres.list_resources(db, "GuardrailPolicy")
+        ]
+
+    return load
+
+
+# -- the service -------------------------------------------------------------------------------------------
+def _visible(policy: CompiledPolicy, project_name: str) -> bool:
+    projects = policy.selector.projects
+    return not projects or project_name in projects
+
+
+class GuardService:
+    def __init__(
+        self,
+        loader: Callable[[], Sequence[PolicyRow]],
+        sink: EventSink | None = None,
+        config: GuardConfig | None = None,
+    ) -> None:
+        self.config = config or GuardConfig()
+        self._loader = loader
+        self.engine = Engine()
+        self._fingerprint: tuple[Any, ...] | None = None
+        self._compiled: dict[tuple[str, Any], CompiledPolicy] = {}
+        self.errors: dict[str, str] = {}
+        self._reload_lock = threading.Lock()
+        self._cache: OrderedDict[tuple[Any, ...], GuardResult] = OrderedDict()
+        self._cache_lock = threading.Lock()
+        self.writer = (
+            EventWriter(
+                sink,
+                max_queue=self.config.event_queue,
+                batch=self.config.event_batch,
+                flush_s=self.config.event_flush_s,
+            )
+            if sink is not None
+            else None
+        )
+        self._stop = threading.Event()
+        self._poller: threading.Thread | None = None
+
+    # -- lifecycle ---------------------------------------------------------------------------------------
+    def start(self, *, poll: bool = True) -> GuardService:
+        try:
+            self.reload()
+        except Exception:  # serve with no policies; the poller retries
+            log.exception("guard: loading GuardrailPolicy rows failed")
+        if self.writer is not None:
+            self.writer.start()
+        if poll:
+            self._poller = threading.Thread(target=self._poll, name="guard-reload", daemon=True)
+            self._poller.start()
+        return self
+
+    def close(self) -> None:
+        self._stop.set()
+        if self._poller is not None:
+            self._poller.join(5)
+        if self.writer is not None:
+            self.writer.close()
+
+    def _poll(self) -> None:
+        while not self._stop.wait(self.config.reload_interval_s):
+            try:
+                self.reload()
+            except Exception:
+                log.exception("guard: reloading GuardrailPolicy rows failed; keeping the current snapshot")
+
+    @property
+    def snapshot(self) -> Snapshot:
+        return self.engine.snapshot
+
+    def reload(self) -> bool:
+        """Read the rows; swap the snapshot when they changed. True when a new snapshot was installed."""
+        with self._reload_lock:
+            rows = sorted(self._loader(), key=lambda r: r.name)
+            fingerprint = tuple(r.fingerprint for r in rows)
+            if fingerprint == self._fingerprint:
+                return False
+            compiled: dict[tuple[str, Any], CompiledPolicy] = {}
+            todo = []
+            for row in rows:
+                key = (row.name, row.fingerprint)
+                cached = self._compiled.get(key)
+                if cached is not None:
+                    compiled[key] = cached
+                else:
+                    todo.append(row)
+            ok, failed = compile_all([(r.name, r.version, r.spec) for r in todo])
+            by_name = {p.name: p for p in ok}
+            for row in todo:
+                if row.name in by_name:
+                    compiled[(row.name, row.fingerprint)] = by_name[row.name]
+            errors = {name: str(exc) for name, exc in failed.items()}
+            for name, message in errors.items():
+                if self.errors.get(name) != message:
+                    log.warning("guard: GuardrailPolicy %s does not compile, skipped: %s", name, message)
+            self.errors = {n: m for n, m in self.errors.items() if n in errors} | errors
+            self._compiled = compiled
+            self.engine.swap(compiled.values())
+            self._fingerprint = fingerprint
+            POLICIES_LOADED.set(len(compiled))
+            POLICY_ERRORS.set(len(errors))
+            RELOADS.inc()
+            with self._cache_lock:
+                self._cache.clear()
+            return True
+
+    # -- checks ------------------------------------------------------------------------------------------
+    def resolve_policy(self, snapshot: Snapshot, name: str, project_name: str) -> str:
+        visible = [p for p in snapshot.policies if _visible(p, project_name)]
+        exact = [p.name for p in visible if p.name == name]
+        if exact:
+            return exact[0]
+        short = [p.name for p in visible if p.name.rpartition("/")[2] == name]
+        if len(short) == 1:
+            return short[0]
+        raise UnknownPolicy([name])
+
+    def validate(self, req: GuardRequest) -> str:
+        if req.stage not in API_STAGES:
+            raise UnknownStage(req.stage)
+        text = req.text
+        if text is None or text == "":
+            field_name = "input" if req.stage == "input" else "output"
+            raise EmptyText(f"{field_name} is required and must not be empty for stage {req.stage!r}")
+        limit = self.config.max_text_bytes
+        for value in (text, req.input_text, req.context):
+            if value is None or (value.isascii() and len(value) <= limit):
+                continue
+            try:
+                size = len(value.encode("utf-8"))
+            except UnicodeEncodeError as exc:  # a lone surrogate escaped in the JSON
+                raise InvalidText(f"text is not valid Unicode at character {exc.start}") from None
+            if size > limit:
+                raise InputTooLarge(size, limit, "bytes")
+        return text
+
+    def check(self, req: GuardRequest, *, project_id: str, project_name: str) -> Decision:
+        """Decide; raises UnknownStage/EmptyText (400), InputTooLarge (413), UnknownPolicy (404)."""
+        started = time.perf_counter_ns()
+        text = self.validate(req)
+        snapshot = self.engine.snapshot  # this check's snapshot, whatever reloads happen meanwhile
+        policy = self.resolve_policy(snapshot, req.policy, project_name) if req.policy else None
+        labels = tuple(sorted(req.labels.items()))
+        digest = hashlib.blake2b(digest_size=16)
+        for part in (text, req.input_text, req.context):
+            digest.update(b"\x01" if part is None else b"\x00" + str(len(part)).encode() + b":")
+            if part:
+                digest.update(part.encode("utf-8"))
+        key = (digest.digest(), req.stage, project_name, req.model, labels, policy, snapshot.version)
+        with self._cache_lock:
+            hit = self._cache.get(key)
+            if hit is not None:
+                self._cache.move_to_end(key)
+        if hit is not None:
+            CACHE.labels("hit").inc()
+            result, cached = hit, True
+        else:
+            CACHE.labels("miss").inc()
+            meta = RequestMeta(project_name, req.model, dict(req.labels), req.trace_id, req.span_id)
+            result = snapshot.evaluate(
+                text,
+                req.stage,  # type: ignore[arg-type]  # validated above
+                meta,
+                input_text=req.input_text,
+                policies=None if policy is None else (policy,),
+            )
+            cached = False
+            if self.config.cache_size > 0:
+                with self._cache_lock:
+                    self._cache[key] = result
+                    if len(self._cache) > self.config.cache_size:
+                        self._cache.popitem(last=False)
+        if result.pending_events and self.writer is not None:
+            self.writer.submit(_Pending(result, project_id, req.trace_id, req.span_id, cached, time.time()))
+        elapsed = time.perf_counter_ns() - started
+        CHECKS.labels(req.stage, result.verdict).inc()
+        CHECK_SECONDS.labels(req.stage).observe(elapsed / 1e9)
+        return Decision(result, cached, elapsed // 1000)

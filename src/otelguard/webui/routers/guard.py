@@ -1,0 +1,194 @@
+"""``POST /api/v1/guard`` (check one input or output against the caller's guardrail policies) and
+``POST /api/v1/guard/batch`` (up to 100 checks; each item gets its own result or error).
+
+The body is parsed here rather than by FastAPI so that bad input gets the right status: a body that is not
+UTF-8 or not JSON, an unknown stage or a missing/empty text is 400, a text over the size limit 413, an
+unknown ``policy`` 404. See ``otelguard.webui.guard_service`` for policy selection, caching and events.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse
+from fastapi.security import APIKeyHeader, HTTPBasic, HTTPBearer
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from otelguard.auth import API_KEY_HEADER, Principal, Unauthenticated, credentials_from_headers
+from otelguard.guardrails import GuardrailError, InputTooLarge, InvalidText, UnknownPolicy
+from otelguard.webui.context import ApiContext
+from otelguard.webui.guard_service import GuardRequest, GuardService
+from otelguard.webui.security import Context
+
+router = APIRouter(prefix="/api/v1", tags=["guard"])
+
+_bearer = HTTPBearer(auto_error=False, description="Authorization: Bearer <secret key>")
+_basic = HTTPBasic(auto_error=False, description="HTTP Basic <public key>:<secret key>")
+_header = APIKeyHeader(name=API_KEY_HEADER, auto_error=False)
+_THREAD_ABOVE = 32 * 1024  # texts longer than this are checked off the event loop
+
+
+async def _principal(
+    request: Request,
+    ctx: Context,
+    _b: Annotated[object, Depends(_bearer)] = None,
+    _s: Annotated[object, Depends(_basic)] = None,
+    _h: Annotated[object, Depends(_header)] = None,
+) -> Principal:
+    """The same authentication as ``security.principal``, without a thread hop on the hot path."""
+    headers = {k.lower(): v for k, v in request.headers.items()}
+    try:
+        return await ctx.keys.authenticate_async(credentials_from_headers(headers))
+    except Unauthenticated as exc:
+        raise HTTPException(401, exc.message, headers={"WWW-Authenticate": "Bearer"}) from None
+
+
+Who = Annotated[Principal, Depends(_principal)]
+
+
+class GuardMetadata(BaseModel):
+    model_config = ConfigDict(extra="forbid", protected_namespaces=())
+    model: str | None = Field(None, max_length=256, description="Model the text is sent to / came from")
+    labels: dict[str, str] = Field(default_factory=dict, description="Labels selectors match (app, route…)")
+    trace_id: str | None = Field(None, max_length=64, description="Trace the events are linked to")
+    span_id: str | None = Field(None, max_length=32, description="Span the events are linked to")
+
+
+class GuardBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    stage: str = Field(description="input or output")
+    input: str | None = Field(None, description="The prompt (required for stage input)")
+    output: str | None = Field(None, description="The model's output (required for stage output)")
+    context: str | None = Field(None, description="Reference text for grounding validators")
+    metadata: GuardMetadata | None = None
+    policy: str | None = Field(
+        None, max_length=512, description="Evaluate only this policy (ns/name or name)"
+    )
+
+    def request(self) -> GuardRequest:
+        meta = self.metadata.model_dump() if self.metadata is not None else None
+        return GuardRequest.from_body(self.stage, self.input, self.output, self.context, meta, self.policy)
+
+
+class GuardBatchBody(BaseModel):
+    items: list[dict[str, Any]] = Field(description="Up to 100 guard request bodies")
+
+
+def _service(ctx: ApiContext) -> GuardService:
+    if ctx.guard is None:
+        raise HTTPException(503, "the guard service is not running in this API server")
+    return ctx.guard
+
+
+def _error(exc: Exception) -> HTTPException:
+    if isinstance(exc, InputTooLarge):
+        return HTTPException(413, str(exc))
+    if isinstance(exc, UnknownPolicy):
+        return HTTPException(404, str(exc))
+    if isinstance(exc, ValidationError):
+        msgs = "; ".join(
+            f"{'.'.join(map(str, e['loc'])) or 'body'}: {e['msg']}" for e in exc.errors(include_url=False)[:5]
+        )
+        return HTTPException(400, msgs)
+    return HTTPException(400, str(exc))
+
+
+async def _json_body(request: Request, limit: int) -> Any:
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise HTTPException(413, f"request body is {declared} bytes, over the limit of {limit} bytes")
+    body = await request.body()
+    if len(body) > limit:
+        raise HTTPException(413, f"request body is {len(body)} bytes, over the limit of {limit} bytes")
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise HTTPException(
+            400, f"request body is not valid UTF-8 (byte {exc.start}: {exc.reason})"
+        ) from None
+    if not text.strip():
+        raise HTTPException(400, "request body is empty: send a JSON object")
+    try:
+        return json.loads(text)
+    except ValueError as exc:
+        raise HTTPException(400, f"request body is not valid JSON: {exc}") from None
+
+
+def _check(service: GuardService, body: Any, who: Principal) -> dict[str, Any]:
+    """One check from a decoded JSON value; raises GuardrailError / ValidationError on bad input."""
+    if not isinstance(body, dict):
+        raise InvalidText("a guard request is a JSON object")
+    req = GuardBody.model_validate(body).request()
+    decision = service.check(req, project_id=who.project_id, project_name=who.project_name)
+    return decision.to_dict()
+
+
+_OPENAPI_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {"schema": GuardBody.model_json_schema(ref_template="#/$defs/{model}")}
+        },
+    }
+}
+
+
+@router.post(
+    "/guard",
+    summary="Check an input or output against the project's guardrail policies",
+    openapi_extra=_OPENAPI_BODY,
+    responses={400: {}, 404: {}, 413: {}},
+)
+async def guard(request: Request, ctx: Context, who: Who) -> JSONResponse:
+    service = _service(ctx)
+    body = await _json_body(request, service.config.max_body_bytes)
+    try:
+        size = max((len(v) for v in (body.get("input"), body.get("output")) if isinstance(v, str)), default=0)
+        if size > _THREAD_ABOVE:
+            result = await run_in_threadpool(_check, service, body, who)
+        else:
+            result = _check(service, body, who)
+    except (GuardrailError, ValidationError, AttributeError) as exc:
+        if isinstance(exc, AttributeError):  # body.get on a non-object
+            raise HTTPException(400, "a guard request is a JSON object") from None
+        raise _error(exc) from None
+    return JSONResponse(result)
+
+
+@router.post(
+    "/guard/batch",
+    summary="Up to 100 guard checks; every item gets its own result or error",
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": GuardBatchBody.model_json_schema()}},
+        }
+    },
+    responses={400: {}, 413: {}},
+)
+async def guard_batch(request: Request, ctx: Context, who: Who) -> JSONResponse:
+    service = _service(ctx)
+    body = await _json_body(request, service.config.max_batch_bytes)
+    items = body.get("items") if isinstance(body, dict) else None
+    if not isinstance(items, list):
+        raise HTTPException(400, "a batch is a JSON object with an 'items' list")
+    if not items:
+        raise HTTPException(400, "the batch has no items")
+    limit = service.config.max_batch_items
+    if len(items) > limit:
+        raise HTTPException(400, f"the batch has {len(items)} items, over the limit of {limit}")
+
+    def run() -> list[dict[str, Any]]:
+        out: list[dict[str, Any]] = []
+        for index, item in enumerate(items):
+            try:
+                out.append({"index": index, "status": 200, "result": _check(service, item, who)})
+            except (GuardrailError, ValidationError) as exc:
+                err = _error(exc)
+                out.append({"index": index, "status": err.status_code, "error": err.detail})
+        return out
+
+    return JSONResponse({"items": await run_in_threadpool(run)})

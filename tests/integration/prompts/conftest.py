@@ -1,0 +1,8 @@
+"""Puts this directory's helpers on sys.path (``prompt_support``)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
