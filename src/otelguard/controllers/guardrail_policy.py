@@ -1,13 +1,11 @@
-"""GuardrailPolicy → a validated, compiled policy row (``resources`` kind GuardrailPolicy).
+"""GuardrailPolicy → a compiled policy row (``resources`` kind GuardrailPolicy).
 
-"Compiling" here checks what the schema cannot: validator names, regex parameters (``re.compile``),
-JSON Schema parameters. The compiled document is the spec with each validator's canonical name
-(``prompt-injection`` → ``prompt_injection``); its hash leaves out ``description``, so a documentation
-edit rewrites the row but does not bump ``compiledVersion``. The guardrails engine (its own issue) loads
-these rows; until it lands the policy is stored and reported, not enforced, and Ready says so.
-
-``VALIDATORS`` lives here until ``otelguard.guardrails`` has its registry; then this module should read
-that registry instead.
+The guardrails engine's own compiler (``otelguard.guardrails.compile_policy``) checks the spec, so Ready
+means exactly "the guard API will run this policy": unknown or not-yet-built validators, bad params, bad
+regexes (RE2), unsupported stages and bad actions are ``Ready=False`` with the rule and the reason. The
+stored document is the spec with each validator's canonical name (``prompt-injection`` →
+``prompt_injection``); its hash leaves out ``description``, so a documentation edit rewrites the row but
+does not bump ``compiledVersion``.
 """
 
 from __future__ import annotations
@@ -15,7 +13,6 @@ from __future__ import annotations
 from typing import Any
 
 from otelguard.api.v1alpha1 import GuardrailPolicy, GuardrailPolicyStatus
-from otelguard.api.v1alpha1.guardrail_policy import GuardrailRule
 from otelguard.controllers.base import (
     Applied,
     DbConfig,
@@ -27,72 +24,60 @@ from otelguard.controllers.base import (
     config_status,
     content_hash,
 )
-from otelguard.controllers.checks import json_schema_error, pattern_params, regex_error
+from otelguard.guardrails import PolicyCompileError
+from otelguard.guardrails import compile_policy as compile_for_engine
+from otelguard.guardrails.registry import (
+    PLANNED_VALIDATORS,
+    ParamsError,
+    UnknownValidator,
+    bind,
+    canonical_name,
+)
 
 KIND = "GuardrailPolicy"
 COMPILED_FORMAT = 1
-
-# Validator names the guardrails engine implements (issue: Guardrails engine). Canonical form uses '_';
-# manifests may write '-' instead (``prompt-injection``).
-VALIDATORS = frozenset(
-    {
-        "pii",
-        "secrets",
-        "prompt_injection",
-        "jailbreak",
-        "toxicity",
-        "json_schema",
-        "json_valid",
-        "regex",
-        "keywords",
-        "competitors",
-        "language",
-        "length",
-        "token_limit",
-        "topic",
-        "relevance",
-        "factual_consistency",
-        "citations",
-        "completeness",
-        "refusal",
-        "invisible_text",
-        "format",
-    }
-)
-NOT_ENFORCED = "not enforced yet: this OTelGuard release has no guardrails engine"
+ENFORCEMENT = "enforced by the guard API (POST /api/v1/guard); the collector's ingest stage is not built yet"
 
 
 def canonical_validator(name: str) -> str:
-    return name.replace("-", "_")
+    try:
+        return canonical_name(name)
+    except UnknownValidator:
+        return name.replace("-", "_")
 
 
 def validator_problems(validator: str, params: dict[str, Any] | None) -> list[Failure]:
     """Problems of one validator use (shared with Evaluator's guardrail-validator kind)."""
-    name = canonical_validator(validator)
-    if name not in VALIDATORS:
-        known = ", ".join(sorted(VALIDATORS))
-        return [Failure("UnknownValidator", f"unknown validator {validator!r} (known: {known})")]
-    out = [
-        Failure("InvalidPattern", f"{path}: {err}")
-        for path, pattern in pattern_params(params)
-        if (err := regex_error(pattern)) is not None
-    ]
-    if name == "regex" and not any(True for _ in pattern_params(params)):
-        out.append(Failure("InvalidParams", "the regex validator needs params.pattern or params.patterns"))
-    if name == "json_schema":
-        schema = (params or {}).get("schema")
-        if schema is None:
-            out.append(Failure("InvalidParams", "the json_schema validator needs params.schema"))
-        elif (err := json_schema_error(schema)) is not None:
-            out.append(Failure("InvalidParams", f"params.schema: {err}"))
-    return out
+    try:
+        name = canonical_name(validator)
+    except UnknownValidator as exc:
+        planned = canonical_name(validator, strict=False) in PLANNED_VALIDATORS
+        return [Failure("ValidatorNotImplemented" if planned else "UnknownValidator", exc.message)]
+    try:
+        bind(name, params)
+    except ParamsError as exc:
+        return [Failure(exc.reason, "; ".join(exc.problems))]
+    return []
 
 
-def _rule_problems(index: int, rule: GuardrailRule) -> list[Failure]:
-    where = f"spec.rules[{index}] ({rule.name})"
-    return [
-        Failure(p.reason, f"{where}: {p.message}") for p in validator_problems(rule.validator, rule.params)
-    ]
+def engine_problems(policy: GuardrailPolicy) -> list[Failure]:
+    """What the engine's compiler refuses; every failing rule is reported, not just the first."""
+    try:
+        compile_for_engine(policy)
+    except PolicyCompileError as exc:
+        first = Failure(exc.reason, exc.message)
+        if exc.rule_index is None:
+            return [first]
+    else:
+        return []
+    problems = []
+    for index, rule in enumerate(policy.spec.rules):
+        try:  # each rule alone, so one bad rule does not hide the next
+            compile_for_engine(policy.spec.model_copy(update={"rules": [rule]}), name="rule")
+        except PolicyCompileError as exc:
+            detail = exc.message.split(": ", 1)[1] if ": " in exc.message else exc.message
+            problems.append(Failure(exc.reason, f"spec.rules[{index}] ({rule.name}): {detail}"))
+    return problems or [first]
 
 
 def compile_policy(policy: GuardrailPolicy) -> Json:
@@ -106,10 +91,9 @@ def compile_policy(policy: GuardrailPolicy) -> Json:
 
 def plan(inp: ReconcileInput) -> Desired:
     policy = inp.resource_as(GuardrailPolicy)
-    problems = [p for i, rule in enumerate(policy.spec.rules) for p in _rule_problems(i, rule)]
+    problems = engine_problems(policy)
     if problems:
-        message = "; ".join(p.message for p in problems)
-        return Desired(KIND, invalid=Failure(problems[0].reason, message))
+        return Desired(KIND, invalid=Failure(problems[0].reason, "; ".join(p.message for p in problems)))
     compiled = compile_policy(policy)
     compiled_hash = content_hash(compiled)
     # The row keeps the description for the UI; the hash (and so the version) ignores it.
@@ -135,7 +119,7 @@ def status(inp: ReconcileInput, desired: Desired, applied: Applied | None) -> Js
         applied,
         GuardrailPolicyStatus,
         stored=Failure("Stored", stored),
-        ready=Failure("Stored", f"{stored}; {NOT_ENFORCED}"),
+        ready=Failure("Stored", f"{stored}; {ENFORCEMENT}"),
         owned={"compiledVersion": version, **desired.facts},
         suspended=spec.suspend,
         suspended_message="spec.suspend is true: the policy is stored but not applied",

@@ -208,7 +208,7 @@ def test_defaults_match_the_api_server() -> None:
 def test_parsed_models_expose_typed_fields() -> None:
     policy = parse_manifest(fixture("guardrailpolicy"))
     assert isinstance(policy, GuardrailPolicy)
-    assert [r.name for r in policy.spec.rules] == ["pii", "prompt-injection", "toxicity"]
+    assert [r.name for r in policy.spec.rules] == ["pii", "prompt-injection", "secrets"]
     assert policy.spec.rules[1].on_fail[-1].type == "block"
     assert policy.spec.selector.match_labels == {"environment": "production"}
     prompt = parse_manifest(fixture("prompt"))
