@@ -10,9 +10,35 @@ Prompts::
     with prompt.trace():  # spans started here carry otelguard.prompt.name / otelguard.prompt.version
         openai_client.chat.completions.create(model=prompt.model_config["model"], messages=messages)
 
+Guardrails around an LLM call (local engine in-process, or the guard API with ``client=``)::
+
+    from otelguard.sdk import guard
+
+    @guard("team-a/safety", client=client, labels={"app": "chat"})
+    def ask(prompt: str, *, model: str = "gpt-4o") -> str: ...
+
 ``prompt.trace()`` needs ``opentelemetry-sdk`` (``otelguard.sdk.tracing``); the client itself does not.
 """
 
+from otelguard.sdk.guard import (
+    Guard,
+    GuardrailBlocked,
+    GuardRequestError,
+    GuardUnavailable,
+    GuardVerdict,
+    guard,
+)
 from otelguard.sdk.prompts import OTelGuardClient, Prompt, PromptNotFound, PromptUnavailable
 
-__all__ = ["OTelGuardClient", "Prompt", "PromptNotFound", "PromptUnavailable"]
+__all__ = [
+    "Guard",
+    "GuardRequestError",
+    "GuardUnavailable",
+    "GuardVerdict",
+    "GuardrailBlocked",
+    "OTelGuardClient",
+    "Prompt",
+    "PromptNotFound",
+    "PromptUnavailable",
+    "guard",
+]
