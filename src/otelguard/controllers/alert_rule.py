@@ -16,8 +16,8 @@ from otelguard.controllers.base import (
     Failure,
     Json,
     ReconcileInput,
-    config_status,
     plan_stored_spec,
+    versioned_config_status,
 )
 from otelguard.controllers.checks import duration_seconds
 from otelguard.controllers.queries import query_problems
@@ -47,17 +47,12 @@ def plan(inp: ReconcileInput) -> Desired:
 
 
 def status(inp: ReconcileInput, desired: Desired, applied: Applied | None) -> Json:
-    spec = inp.resource_as(AlertRule).spec
-    version = applied.version if applied is not None else None
-    stored = f"stored as version {version}"
-    return config_status(
+    return versioned_config_status(
         inp,
         desired,
         applied,
         AlertRuleStatus,
-        stored=Failure("Stored", stored),
-        ready=Failure("Stored", f"{stored}; {NOT_EVALUATED}"),
-        owned={},
-        suspended=spec.suspend,
+        pending=NOT_EVALUATED,
+        suspended=inp.resource_as(AlertRule).spec.suspend,
         suspended_message="spec.suspend is true: the rule is stored but not evaluated",
     )

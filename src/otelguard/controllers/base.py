@@ -350,6 +350,32 @@ def render_status(
     return out
 
 
+def versioned_config_status(
+    inp: ReconcileInput,
+    desired: Desired,
+    applied: Applied | None,
+    status_model: type[StatusBase],
+    *,
+    pending: str,
+    suspended: bool,
+    suspended_message: str,
+) -> Json:
+    """Status of a kind stored as a versioned row whose runtime behaviour is ``pending`` (Ready says so)."""
+    version = applied.version if applied is not None else None
+    stored = f"stored as version {version}"
+    return config_status(
+        inp,
+        desired,
+        applied,
+        status_model,
+        stored=Failure("Stored", stored),
+        ready=Failure("Stored", f"{stored}; {pending}"),
+        owned={},
+        suspended=suspended,
+        suspended_message=suspended_message,
+    )
+
+
 def config_status(
     inp: ReconcileInput,
     desired: Desired,

@@ -16,8 +16,8 @@ from otelguard.controllers.base import (
     Failure,
     Json,
     ReconcileInput,
-    config_status,
     plan_stored_spec,
+    versioned_config_status,
 )
 from otelguard.controllers.checks import json_schema_error, pattern_params, regex_error
 from otelguard.controllers.guardrail_policy import validator_problems
@@ -78,17 +78,12 @@ def plan(inp: ReconcileInput) -> Desired:
 
 
 def status(inp: ReconcileInput, desired: Desired, applied: Applied | None) -> Json:
-    spec = inp.resource_as(Evaluator).spec
-    version = applied.version if applied is not None else None
-    stored = f"stored as version {version}"
-    return config_status(
+    return versioned_config_status(
         inp,
         desired,
         applied,
         EvaluatorStatus,
-        stored=Failure("Stored", stored),
-        ready=Failure("Stored", f"{stored}; {NOT_RUN}"),
-        owned={},
-        suspended=spec.suspend,
+        pending=NOT_RUN,
+        suspended=inp.resource_as(Evaluator).spec.suspend,
         suspended_message="spec.suspend is true: no new spans will be evaluated",
     )

@@ -181,7 +181,7 @@ class _Remote:
         if self.policy is not None:
             body["policy"] = self.policy
         try:
-            response = self.client._http.post("/api/v1/guard", json=body)
+            response = self.client.post("/api/v1/guard", body)
         except httpx.HTTPError as exc:
             return self._unavailable(stage, text, f"cannot reach the guard API: {exc}", exc)
         if response.status_code >= 500:

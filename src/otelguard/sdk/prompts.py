@@ -127,6 +127,10 @@ class OTelGuardClient:
         self._lock = threading.Lock()
         self.stats = {"fetches": 0, "not_modified": 0, "errors": 0}
 
+    def post(self, path: str, body: object) -> httpx.Response:
+        """POST JSON to the API with this client's key (used by ``otelguard.sdk.guard``)."""
+        return self._http.post(path, json=body)
+
     def close(self) -> None:
         self._http.close()
 
