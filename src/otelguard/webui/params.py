@@ -3,16 +3,20 @@ zone, bad ranges and cursors are 400s, ids are checked before they reach a query
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import HTTPException, Query, Request
 from fastapi.dependencies.models import Dependant
-from pydantic import ValidationError
+from pydantic import BaseModel, BeforeValidator, ValidationError
 
 from otelguard.webui.security import Authenticated
 
 __all__ = [
+    "API_ERRORS",
+    "NOT_FOUND",
+    "ApiError",
     "Cursor",
     "End",
     "Limit",
@@ -24,6 +28,22 @@ __all__ = [
     "time_range",
     "to_ns",
 ]
+
+
+class ApiError(BaseModel):
+    """The body of every 4xx the API raises itself (FastAPI's own 422 lists the invalid fields)."""
+
+    detail: str
+
+
+# Documented on every authenticated router (OpenAPI clients and schemathesis check answers against it).
+API_ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"model": ApiError, "description": "Invalid request: unknown or malformed parameters"},
+    401: {"model": ApiError, "description": "Missing, unknown or revoked API key"},
+}
+NOT_FOUND: dict[int | str, dict[str, Any]] = {
+    404: {"model": ApiError, "description": "Not found in the caller's project"}
+}
 
 
 def _query_names(dependant: Dependant) -> set[str]:
@@ -76,8 +96,22 @@ def check_hex_id(value: str, length: int, what: str) -> str:
     return normalized
 
 
-Start = Annotated[datetime | None, Query(description="Earliest start, ISO 8601 with zone (inclusive)")]
-End = Annotated[datetime | None, Query(description="Latest start, ISO 8601 with zone (exclusive)")]
+_NUMBER = re.compile(r"\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*")
+
+
+def _iso_only(value: object) -> object:
+    # pydantic would read "0.5" or "1700000000000" as Unix seconds or milliseconds (by size): a guess the
+    # documented date-time format does not promise, so a number is refused instead of misread.
+    if isinstance(value, str) and _NUMBER.fullmatch(value):
+        raise ValueError(
+            "expected an ISO 8601 date-time with a zone, e.g. 2026-11-27T10:00:00Z, not a number"
+        )
+    return value
+
+
+_Iso = BeforeValidator(_iso_only)
+Start = Annotated[datetime | None, Query(description="Earliest start, ISO 8601 with zone (inclusive)"), _Iso]
+End = Annotated[datetime | None, Query(description="Latest start, ISO 8601 with zone (exclusive)"), _Iso]
 Cursor = Annotated[str | None, Query(max_length=2048, description="next_cursor of the previous page")]
 Limit = Annotated[int, Query(ge=1, description="Page size; values above 1000 are clamped")]
 Order = Annotated[Literal["asc", "desc"], Query(description="Sort direction")]

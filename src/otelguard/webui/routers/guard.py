@@ -21,9 +21,10 @@ from otelguard.auth import API_KEY_HEADER, Principal, Unauthenticated, credentia
 from otelguard.guardrails import GuardrailError, InputTooLarge, InvalidText, UnknownPolicy
 from otelguard.webui.context import ApiContext
 from otelguard.webui.guard_service import GuardRequest, GuardService
+from otelguard.webui.params import API_ERRORS
 from otelguard.webui.security import Context
 
-router = APIRouter(prefix="/api/v1", tags=["guard"])
+router = APIRouter(prefix="/api/v1", tags=["guard"], responses=API_ERRORS)
 
 _bearer = HTTPBearer(auto_error=False, description="Authorization: Bearer <secret key>")
 _basic = HTTPBasic(auto_error=False, description="HTTP Basic <public key>:<secret key>")

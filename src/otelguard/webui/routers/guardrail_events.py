@@ -14,6 +14,7 @@ from otelguard.storage.clickhouse import (
     list_guardrail_events,
 )
 from otelguard.webui.params import (
+    API_ERRORS,
     Cursor,
     End,
     Limit,
@@ -25,7 +26,9 @@ from otelguard.webui.params import (
 )
 from otelguard.webui.security import Authenticated, Context
 
-router = APIRouter(prefix="/api/v1", tags=["guardrails"], dependencies=[Depends(reject_unknown_params)])
+router = APIRouter(
+    prefix="/api/v1", tags=["guardrails"], dependencies=[Depends(reject_unknown_params)], responses=API_ERRORS
+)
 _Name = Annotated[str | None, Query(max_length=512)]
 
 

@@ -10,10 +10,15 @@ from pydantic import ValidationError
 
 from otelguard.storage.clickhouse import MetricQuery, MetricQueryError, MetricResult, query_metric
 from otelguard.storage.clickhouse.metrics_query import Dimension
-from otelguard.webui.params import End, Start, bad_request, reject_unknown_params, time_range
+from otelguard.webui.params import API_ERRORS, End, Start, bad_request, reject_unknown_params, time_range
 from otelguard.webui.security import Authenticated, Context
 
-router = APIRouter(prefix="/api/v1/metrics", tags=["metrics"], dependencies=[Depends(reject_unknown_params)])
+router = APIRouter(
+    prefix="/api/v1/metrics",
+    tags=["metrics"],
+    dependencies=[Depends(reject_unknown_params)],
+    responses=API_ERRORS,
+)
 _DAY_NS = 86_400 * 10**9
 _DIMENSIONS = set(get_args(Dimension))
 

@@ -16,6 +16,8 @@ from otelguard.storage.clickhouse import (
     list_generations,
 )
 from otelguard.webui.params import (
+    API_ERRORS,
+    NOT_FOUND,
     Cursor,
     End,
     Limit,
@@ -28,11 +30,18 @@ from otelguard.webui.params import (
 )
 from otelguard.webui.security import Authenticated, Context
 
-router = APIRouter(prefix="/api/v1", tags=["spans"], dependencies=[Depends(reject_unknown_params)])
+router = APIRouter(
+    prefix="/api/v1", tags=["spans"], dependencies=[Depends(reject_unknown_params)], responses=API_ERRORS
+)
 _Id = Annotated[str | None, Query(max_length=512)]
 
 
-@router.get("/spans/{span_id}", response_model=SpanNode, summary="One span (children are not included)")
+@router.get(
+    "/spans/{span_id}",
+    response_model=SpanNode,
+    summary="One span (children are not included)",
+    responses=NOT_FOUND,
+)
 def span_detail(
     ctx: Context,
     who: Authenticated,

@@ -26,6 +26,8 @@ from otelguard.storage.clickhouse import (
 )
 from otelguard.storage.clickhouse.models import TraceSort
 from otelguard.webui.params import (
+    API_ERRORS,
+    NOT_FOUND,
     Cursor,
     End,
     Limit,
@@ -42,8 +44,16 @@ __all__ = ["router"]
 
 
 _Id = Annotated[str | None, Query(max_length=512)]
+# Bounded so the nanosecond value fits ClickHouse's Int64 (1.8e308 ms overflowed into a 500).
+_LatencyMs = Annotated[float | None, Query(ge=0, le=9.2e12, allow_inf_nan=False)]
+_Cost = Annotated[float | None, Query(ge=0, allow_inf_nan=False)]
 
-router = APIRouter(prefix="/api/v1/traces", tags=["traces"], dependencies=[Depends(reject_unknown_params)])
+router = APIRouter(
+    prefix="/api/v1/traces",
+    tags=["traces"],
+    dependencies=[Depends(reject_unknown_params)],
+    responses=API_ERRORS,
+)
 
 
 def trace_query(
@@ -58,10 +68,10 @@ def trace_query(
     has_error: Annotated[
         bool | None, Query(description="Traces with (true) or without (false) an error")
     ] = None,
-    min_latency_ms: Annotated[float | None, Query(ge=0)] = None,
-    max_latency_ms: Annotated[float | None, Query(ge=0)] = None,
-    min_cost: Annotated[float | None, Query(ge=0)] = None,
-    max_cost: Annotated[float | None, Query(ge=0)] = None,
+    min_latency_ms: _LatencyMs = None,
+    max_latency_ms: _LatencyMs = None,
+    min_cost: _Cost = None,
+    max_cost: _Cost = None,
     has_guardrail_event: Annotated[bool | None, Query()] = None,
     prompt_name: _Id = None,
     prompt_version: Annotated[int | None, Query(ge=0, lt=2**32)] = None,
@@ -173,7 +183,12 @@ def export(
     )
 
 
-@router.get("/{trace_id}", response_model=TraceDetail, summary="One trace with its span tree and totals")
+@router.get(
+    "/{trace_id}",
+    response_model=TraceDetail,
+    summary="One trace with its span tree and totals",
+    responses=NOT_FOUND,
+)
 def detail(ctx: Context, who: Authenticated, trace_id: str) -> TraceDetail:
     normalized = check_hex_id(trace_id, 32, "trace_id")
     trace = get_trace(ctx.clickhouse, who.project_id, normalized)

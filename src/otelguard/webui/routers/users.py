@@ -18,6 +18,8 @@ from otelguard.storage.clickhouse import (
     user_activity,
 )
 from otelguard.webui.params import (
+    API_ERRORS,
+    NOT_FOUND,
     Cursor,
     End,
     Limit,
@@ -29,7 +31,12 @@ from otelguard.webui.params import (
 )
 from otelguard.webui.security import Authenticated, Context
 
-router = APIRouter(prefix="/api/v1/users", tags=["users"], dependencies=[Depends(reject_unknown_params)])
+router = APIRouter(
+    prefix="/api/v1/users",
+    tags=["users"],
+    dependencies=[Depends(reject_unknown_params)],
+    responses=API_ERRORS,
+)
 
 UserSort = Literal["last_seen", "first_seen", "trace_count", "cost", "total_tokens", "error_count", "user_id"]
 _DAY_NS = 86_400 * 10**9
@@ -62,6 +69,7 @@ def list_(
 @router.get(
     "/{user_id}",
     response_model=UserDetail,
+    responses=NOT_FOUND,
     summary="One user: totals and activity per hour or day (default: the last 7 days hourly / 90 days daily)",
 )
 def detail(
