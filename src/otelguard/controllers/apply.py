@@ -9,6 +9,7 @@ from __future__ import annotations
 import psycopg
 
 from otelguard.controllers.base import MANAGED_BY, Applied, Desired, Failure, StorageConfig, StorageOutcome
+from otelguard.controllers.prompt import include_failure, store_loader
 from otelguard.storage import clickhouse, postgres
 
 UNKNOWN_VERSION = "UnknownVersion"
@@ -64,6 +65,12 @@ def apply_db(db: postgres.Database, desired: Desired, *, actor: str = MANAGED_BY
             UNKNOWN_VERSION,
             f"spec.labels: no such version ({missing}); versions 1-{result.max_version} exist. "
             "The label is left where it was",
+        )
+    # Includes resolve against the store, the just-stored version included (cycles through it).
+    includes = include_failure(prompt.content, store_loader(db, row.namespace), (row.name, result.version))
+    if includes is not None:
+        failure = (
+            includes if failure is None else Failure(failure.reason, f"{failure.message}; {includes.message}")
         )
     return Applied(writes=result.writes, version=result.version, labels=result.labels, failure=failure)
 

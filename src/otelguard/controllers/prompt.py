@@ -10,8 +10,13 @@ in git now), not the highest number: after a revert, ``latest`` follows the reve
 version that does not exist leaves that label where it was and makes Ready False (UnknownVersion); the
 database knows the versions, so ``apply.apply_db`` reports it.
 
-Templates are checked statically (``templates.check_template``): syntax, variables used but not declared
-(line and column), private attribute access, include reference format.
+Templates are checked by the prompt engine the API renders with (``templates.check_template``): syntax,
+variables used but not declared (line and column), private attribute access, include reference format.
+Includes are resolved where the prompt store is at hand, in the apply step (``apply.apply_db`` calls
+``include_failure`` with ``store_loader``), after the version is stored: an include of a prompt, label or
+version that does not exist (IncludeNotFound), or an include cycle (IncludeCycle), makes Ready False. The
+version is stored anyway — includes resolve by label at render time, so the prompt it names may arrive
+later (the next reconcile then reports Ready).
 """
 
 from __future__ import annotations
@@ -30,10 +35,22 @@ from otelguard.controllers.base import (
     config_status,
     content_hash,
 )
-from otelguard.controllers.templates import check_template
+from otelguard.controllers.templates import check_template, include_problems
+from otelguard.prompts import Included, IncludeLoader, IncludeRef
+from otelguard.storage.postgres import Database, get_prompt_version
+
+__all__ = [
+    "KIND",
+    "include_failure",
+    "plan",
+    "prompt_content",
+    "status",
+    "store_loader",
+    "template_problems",
+]
 
 KIND = "Prompt"
-NOT_SERVED = "not served yet: this OTelGuard release has no prompt API"
+SERVED = "served by the prompts API (GET /api/v1/prompts/{name})"
 
 
 def prompt_content(spec: PromptSpec) -> Json:
@@ -55,6 +72,24 @@ def template_problems(spec: PromptSpec) -> list[Failure]:
         for where, source in sources
         for p in check_template(source, declared)
     ]
+
+
+def include_failure(content: Json, loader: IncludeLoader, root: tuple[str, int]) -> Failure | None:
+    """Why the stored version's includes do not resolve (missing prompt/label/version, cycle), or None."""
+    problems = include_problems(content, loader, root)
+    if not problems:
+        return None
+    return Failure(problems[0].reason, "; ".join(p.message for p in problems))
+
+
+def store_loader(db: Database, namespace: str) -> IncludeLoader:
+    """Includes resolved from the prompt store, within the includer's namespace (what the API does)."""
+
+    def load(ref: IncludeRef) -> Included | None:
+        found = get_prompt_version(db, namespace, ref.name, version=ref.version, label=ref.label)
+        return None if found is None else Included(found.name, found.version, found.content.get("template"))
+
+    return load
 
 
 def plan(inp: ReconcileInput) -> Desired:
@@ -84,6 +119,6 @@ def status(inp: ReconcileInput, desired: Desired, applied: Applied | None) -> Js
         applied,
         PromptStatus,
         stored=Failure("Stored", stored),
-        ready=Failure("Stored", f"{stored}; {NOT_SERVED}"),
+        ready=Failure("Stored", f"{stored}; {SERVED.format(name=inp.name)}"),
         owned={"currentVersion": version, "labels": labels, **desired.facts},
     )

@@ -1,106 +1,80 @@
-"""Static checks of Jinja2 templates (Prompt templates, Evaluator judge prompts) at reconcile time.
+"""Reconcile-time checks of Jinja2 templates (Prompt templates, Evaluator judge prompts).
 
-Parse-only, in a SandboxedEnvironment: nothing is rendered here. Reports syntax errors, variables used
-but not declared (with line and column), attribute access to private/dunder names (template injection,
-e.g. ``{{ ''.__class__ }}``, which the sandbox would refuse at render time anyway) and malformed
-``{% include "prompt:NAME@LABEL|VERSION" %}`` references. The prompt template engine (otelguard.prompts,
-its own issue) will own rendering and include resolution; this module moves there when it lands.
+The checks are the prompt engine's (``otelguard.prompts``, the engine the API renders with), so a
+template Ready=True here is one the API accepts:
+
+- ``check_template``: static, nothing rendered — syntax errors (with the line), variables used but not
+  declared (line and column), private/dunder attribute access (template injection such as
+  ``{{ ''.__class__ }}``), malformed ``{% include "prompt:NAME@LABEL|VERSION" %}`` references;
+- ``include_problems``: resolves every include through a loader (the apply step reads the prompt store):
+  a prompt, label or version that does not exist, and include cycles.
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
-from jinja2 import TemplateSyntaxError, meta, nodes
-from jinja2.sandbox import SandboxedEnvironment
+from otelguard.prompts import (
+    IncludeLoader,
+    PromptSource,
+    PromptTemplateError,
+    TemplateEngine,
+    TemplateSyntax,
+    extract_variables,
+)
+from otelguard.prompts import check_template as _engine_check
 
-# prompt:NAME@LABEL or prompt:NAME@VERSION (DNS-label-like names and labels).
-INCLUDE_REF = re.compile(r"prompt:[a-z0-9]([-.a-z0-9]*[a-z0-9])?@([a-z0-9]([-a-z0-9]*[a-z0-9])?|[1-9][0-9]*)")
+__all__ = ["TemplateProblem", "check_template", "include_problems", "used_variables"]
 
-_ENV = SandboxedEnvironment(autoescape=False)
+_ENGINE = TemplateEngine()
 
 
 @dataclass(frozen=True)
 class TemplateProblem:
-    reason: str  # TemplateSyntaxError, UndefinedVariable, UnsafeTemplate, InvalidInclude
-    message: str  # without the field path; "line L, column C: ..."
+    # TemplateSyntaxError, UndefinedVariable, UnsafeTemplate, InvalidInclude, IncludeNotFound, IncludeCycle
+    reason: str
+    message: str  # without the field path; "line L, column C: ..." when the place is known
+
+
+def _problem(err: PromptTemplateError) -> TemplateProblem:
+    return TemplateProblem(err.reason, str(err))
 
 
 def check_template(source: str, declared: Iterable[str]) -> list[TemplateProblem]:
     """Problems of one template; ``declared`` are the variable names a caller may pass."""
-    try:
-        ast = _ENV.parse(source)
-    except TemplateSyntaxError as exc:
-        return [TemplateProblem("TemplateSyntaxError", f"line {exc.lineno}: {exc.message}")]
-    problems: list[TemplateProblem] = []
-    undeclared = meta.find_undeclared_variables(ast) - set(declared) - set(_ENV.globals)
-    for name in sorted(undeclared, key=lambda n: (_first_line(ast, n), n)):
-        line = _first_line(ast, name)
-        problems.append(
-            TemplateProblem(
-                "UndefinedVariable",
-                f"line {line}, column {_column(source, line, name)}: variable {name!r} is used but not "
-                "declared in spec.variables",
-            )
-        )
-    for attr, line in _private_accesses(ast):
-        problems.append(
-            TemplateProblem(
-                "UnsafeTemplate",
-                f"line {line}, column {_column(source, line, attr)}: access to {attr!r} is not allowed "
-                "(names starting with '_' are private)",
-            )
-        )
-    for ref in meta.find_referenced_templates(ast):
-        if ref is None:
-            problems.append(TemplateProblem("InvalidInclude", "includes must name a constant template"))
-        elif not INCLUDE_REF.fullmatch(ref):
-            problems.append(
-                TemplateProblem(
-                    "InvalidInclude",
-                    f"include {ref!r} must look like prompt:NAME@LABEL or prompt:NAME@VERSION",
-                )
-            )
-    return problems
+    return [_problem(p) for p in _engine_check(source, list(declared))]
 
 
 def used_variables(source: str) -> set[str]:
     """Variables a template reads from its context (empty when it does not parse)."""
     try:
-        return meta.find_undeclared_variables(_ENV.parse(source)) - set(_ENV.globals)
-    except TemplateSyntaxError:
+        return set(extract_variables(source))
+    except TemplateSyntax:
         return set()
 
 
-def _first_line(ast: nodes.Template, name: str) -> int:
-    lines = [n.lineno for n in ast.find_all(nodes.Name) if n.name == name and n.ctx == "load"]
-    return min(lines, default=1)
+def include_problems(
+    content: Mapping[str, Any], loader: IncludeLoader, root: tuple[str, int] | None = None
+) -> list[TemplateProblem]:
+    """Includes of a prompt version's content (``prompt.prompt_content``) that do not resolve, or that
+    form a cycle (``root``: the version's own (name, version), so including itself is one too). The
+    message names the template part, e.g. ``spec.messages[0].content: include cycle: ...``."""
+    try:
+        source = PromptSource.from_content(content)
+    except PromptTemplateError as exc:
+        return [_problem(exc)]
+    problems: list[TemplateProblem] = []
+    for where, text in source.parts():
+        try:
+            _ENGINE.resolve_includes(PromptSource(template=text), loader, root=root)
+        except PromptTemplateError as exc:
+            # the part in the spec's terms: "template (in prompt:x@1)" -> "spec.template (in prompt:x@1)"
+            exc.where = _spec_path(where) + (exc.where or "template").removeprefix("template")
+            problems.append(_problem(exc))
+    return problems
 
 
-def _private_accesses(ast: nodes.Template) -> list[tuple[str, int]]:
-    found = [(n.attr, n.lineno) for n in ast.find_all(nodes.Getattr) if n.attr.startswith("_")]
-    for item in ast.find_all(nodes.Getitem):
-        arg = item.arg
-        if isinstance(arg, nodes.Const) and isinstance(arg.value, str) and arg.value.startswith("_"):
-            found.append((arg.value, item.lineno))
-    return found
-
-
-def _column(source: str, line: int, name: str) -> int:
-    """1-based column of ``name`` on ``line``, preferring an occurrence inside ``{{ }}``/``{% %}``.
-
-    Jinja2's AST records lines only, so the column is found in the text; 1 when not found.
-    """
-    lines = source.splitlines()
-    text = lines[line - 1] if 0 < line <= len(lines) else ""
-    first = None
-    for match in re.finditer(rf"(?<![\w]){re.escape(name)}(?!\w)", text):
-        before = text[: match.start()]
-        opened = before.count("{{") + before.count("{%")
-        closed = before.count("}}") + before.count("%}")
-        if opened > closed:
-            return match.start() + 1
-        first = match.start() + 1 if first is None else first
-    return first or 1
+def _spec_path(where: str) -> str:
+    return f"spec.{where}.content" if where.startswith("messages[") else f"spec.{where}"

@@ -14,6 +14,7 @@ from otelguard.api.v1alpha1.prompt import LATEST, PromptSpec
 from otelguard.auth import Credentials, KeyCache, Principal
 from otelguard.controllers.base import content_hash
 from otelguard.controllers.prompt import prompt_content
+from otelguard.storage.clickhouse import ClickHouseTransport
 from otelguard.storage.postgres import Database
 from otelguard.storage.postgres.prompts import apply_prompt
 from otelguard.webui.app import create_app
@@ -31,8 +32,14 @@ class PromptContext(ApiContext):
     postgres: Database | None = None
 
 
+OTHER_KEY = "prompt-test-other-project-key"  # a second project's key
+OTHER_AUTH = {"authorization": f"Bearer {OTHER_KEY}"}
+
+
 def keys() -> KeyCache:
     def verify(creds: Credentials) -> Principal | None:
+        if creds.secret == OTHER_KEY:
+            return Principal("p2", "other", "pk2")
         return Principal("p1", "default", "pk") if creds.secret == KEY else None
 
     return KeyCache(verify)
@@ -63,9 +70,12 @@ def store(
 class Server:
     """uvicorn serving ``create_app`` on 127.0.0.1:<free port>; ``stop()`` really closes the socket."""
 
-    def __init__(self, db: Database, port: int | None = None) -> None:
+    def __init__(
+        self, db: Database, port: int | None = None, clickhouse: ClickHouseTransport | None = None
+    ) -> None:
         self.port = port or free_port()
-        context = PromptContext(clickhouse=None, keys=keys(), postgres=db)  # type: ignore[arg-type]
+        # No ClickHouse: the routes reading traces answer 503.
+        context = PromptContext(clickhouse=clickhouse, keys=keys(), postgres=db)  # type: ignore[arg-type]
         config = uvicorn.Config(
             create_app(context), host="127.0.0.1", port=self.port, log_level="warning", access_log=False,
             http="httptools", lifespan="off",

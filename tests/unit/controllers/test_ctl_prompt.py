@@ -7,7 +7,9 @@ from typing import Any
 import pytest
 
 from otelguard.controllers import GIT_REVISION_ANNOTATION, Applied, Desired, Failure
-from otelguard.controllers.templates import check_template, used_variables
+from otelguard.controllers.prompt import include_failure
+from otelguard.controllers.templates import check_template, include_problems, used_variables
+from otelguard.prompts import Included, IncludeRef
 from unit.controllers.ctl_support import edited, manifest, ready, reconcile
 
 
@@ -125,5 +127,86 @@ def test_ready_message_when_stored() -> None:
         "True",
         "Stored",
         "version 2 stored; labels: production=1, staging=2; "
-        "not served yet: this OTelGuard release has no prompt API",
+        "served by the prompts API (GET /api/v1/prompts/support-triage)",
     )
+
+
+def test_checks_are_the_api_engine_s() -> None:
+    """What the API would refuse to render is not Ready: a version number must not start with 0."""
+    [problem] = check_template('{% include "prompt:footer@01" %}', [])
+    assert (problem.reason, problem.message) == (
+        "InvalidInclude",
+        "include 'prompt:footer@01': versions start at 1",
+    )
+    assert used_variables("{{ a }}{% if b %}{{ c.d }}{% endif %}") == {"a", "b", "c"}
+    assert used_variables("{% if %}") == set()
+
+
+# -- includes, resolved through a loader (the apply step passes one reading the prompt store) ------------
+
+
+def loader(store: dict[tuple[str, str], tuple[int, str | None]]) -> Any:
+    """Prompts by (name, label or version) -> (version, text template or None for a chat prompt)."""
+
+    def load(ref: IncludeRef) -> Included | None:
+        key = (ref.name, ref.label if ref.label is not None else str(ref.version))
+        found = store.get(key)
+        return None if found is None else Included(ref.name, found[0], found[1])
+
+    return load
+
+
+FOOTER = {("footer", "production"): (2, "-- {{ team }}"), ("footer", "2"): (2, "-- {{ team }}")}
+
+
+def test_includes_that_resolve_are_fine() -> None:
+    content = {"template": 'Hi\n{% include "prompt:footer@production" %}{% include "prompt:footer@2" %}'}
+    assert include_problems(content, loader(FOOTER), ("summary", 1)) == []
+    assert include_failure(content, loader(FOOTER), ("summary", 1)) is None
+
+
+def test_missing_includes_name_the_part_and_what_is_missing() -> None:
+    content = {
+        "messages": [
+            {"role": "system", "content": "ok"},
+            {"role": "user", "content": '{% include "prompt:footer@staging" %}'},
+        ]
+    }
+    failure = include_failure(content, loader(FOOTER), ("triage", 1))
+    assert failure == Failure(
+        "IncludeNotFound",
+        "spec.messages[1].content: prompt:footer@staging: no prompt 'footer' with label 'staging'",
+    )
+    text = {"template": '{% include "prompt:nowhere@7" %}'}
+    [problem] = include_problems(text, loader(FOOTER), ("triage", 1))
+    assert problem.message == "spec.template: prompt:nowhere@7: no prompt 'nowhere' with version 7"
+
+
+def test_include_cycles_are_reported_with_the_chain() -> None:
+    store = {
+        ("a", "production"): (1, '{% include "prompt:b@production" %}'),
+        ("b", "production"): (4, 'B {% include "prompt:a@production" %}'),
+    }
+    content = {"template": '{% include "prompt:b@production" %}'}
+    failure = include_failure(content, loader(store), ("a", 1))
+    assert failure is not None and failure.reason == "IncludeCycle"
+    assert failure.message == (
+        "spec.template: include cycle: prompt:a@1 -> prompt:b@production (version 4) -> "
+        "prompt:a@production (version 1)"
+    )
+    itself = include_failure(
+        {"template": '{% include "prompt:a@1" %}'}, loader({("a", "1"): (1, "x")}), ("a", 1)
+    )
+    assert itself is not None and itself.reason == "IncludeCycle"
+
+
+def test_a_chat_prompt_cannot_be_included_and_nested_misses_say_where() -> None:
+    store = {
+        ("chat", "production"): (1, None),
+        ("outer", "production"): (3, '{% include "prompt:inner@production" %}'),
+    }
+    [chat] = include_problems({"template": '{% include "prompt:chat@production" %}'}, loader(store), None)
+    assert chat.reason == "InvalidInclude" and "is a chat prompt" in chat.message
+    [nested] = include_problems({"template": '{% include "prompt:outer@production" %}'}, loader(store), None)
+    assert nested.reason == "IncludeNotFound"
+    assert nested.message.startswith("spec.template: prompt:inner@production: no prompt 'inner'")

@@ -4,6 +4,10 @@ Versions are immutable and content-addressed: each distinct ``content_hash`` of 
 number once; applying content that already has a version (also an earlier one, after a revert) reuses that
 number. Labels point at versions; label moves are recorded in ``audit_log`` (who, generation, git revision).
 One ``apply_prompt`` is one transaction, serialized per prompt by an advisory lock.
+
+Readers (the prompts API): ``list_prompts`` (filters), ``prompt_namespaces`` (which namespaces hold a
+name), ``get_prompt_resource`` (the stored spec), versions and labels, and ``list_label_moves`` (the
+label history from ``audit_log``, for regression checks).
 """
 
 from __future__ import annotations
@@ -21,12 +25,19 @@ from otelguard.storage.postgres.database import Database
 from otelguard.storage.postgres.resources import audit, notify, upsert_in
 
 __all__ = [
+    "LabelMove",
     "PromptApplyResult",
+    "PromptListing",
+    "PromptResource",
     "PromptVersion",
     "apply_prompt",
     "get_prompt_labels",
+    "get_prompt_resource",
     "get_prompt_version",
+    "list_label_moves",
     "list_prompt_versions",
+    "list_prompts",
+    "prompt_namespaces",
 ]
 
 _KIND = "Prompt"
@@ -233,4 +244,146 @@ def get_prompt_labels(db: Database, namespace: str, name: str) -> dict[str, int]
             "SELECT label, version FROM prompt_labels WHERE namespace = %s AND name = %s ORDER BY label",
             (namespace, name),
         ).fetchall()
-    return {label: int(v) for label, v in rows}
+    return {str(label): int(v) for label, v in rows}
+
+
+# -- readers of the prompts API ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class PromptResource:
+    """A Prompt's ``resources`` row: the spec as stored, its metadata labels, when it last changed."""
+
+    spec: dict[str, Any]
+    labels: dict[str, str]
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class PromptListing:
+    namespace: str
+    name: str
+    current_version: int  # the version of the spec in git now
+    latest_version: int | None  # the highest version number
+    spec: dict[str, Any]
+    metadata_labels: dict[str, str]
+    labels: dict[str, int]  # label -> version, sorted by label
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class LabelMove:
+    """One recorded label move (``prompt.label.move`` in ``audit_log``); ``from_version`` is None when
+    the label was created."""
+
+    label: str
+    from_version: int | None
+    to_version: int
+    moved_at: datetime
+    actor: str
+    generation: int | None
+    git_revision: str | None
+
+
+def prompt_namespaces(db: Database, name: str) -> list[str]:
+    """Namespaces holding a Prompt of this name, sorted."""
+    with db.connection() as conn:
+        rows = conn.execute(
+            "SELECT namespace FROM resources WHERE kind = %s AND name = %s ORDER BY namespace", (_KIND, name)
+        ).fetchall()
+    return [str(r[0]) for r in rows]
+
+
+def get_prompt_resource(db: Database, namespace: str, name: str) -> PromptResource | None:
+    with db.connection() as conn:
+        row = conn.execute(
+            "SELECT spec, labels, updated_at FROM resources WHERE kind = %s AND namespace = %s AND name = %s",
+            (_KIND, namespace, name),
+        ).fetchone()
+    return None if row is None else PromptResource(dict(row[0]), dict(row[1]), row[2])
+
+
+def list_prompts(
+    db: Database,
+    *,
+    name: str | None = None,
+    label: str | None = None,
+    tag: str | None = None,
+    folder: str | None = None,
+    limit: int = 500,
+) -> list[PromptListing]:
+    """Prompts of every namespace by (name, namespace). ``name``: the name contains it; ``label``: has
+    that label; ``tag``: has that tag; ``folder``: in that folder or below it."""
+    where = ["r.kind = %s"]
+    args: list[Any] = [_KIND]
+    if name:
+        where.append("strpos(r.name, %s) > 0")
+        args.append(name)
+    if tag:
+        where.append("r.spec->'tags' ? %s")
+        args.append(tag)
+    if folder:
+        where.append("(r.spec->>'folder' = %s OR starts_with(r.spec->>'folder', %s))")
+        args += [folder.rstrip("/"), folder.rstrip("/") + "/"]
+    if label:
+        where.append(
+            "EXISTS (SELECT 1 FROM prompt_labels l WHERE l.namespace = r.namespace AND l.name = r.name "
+            "AND l.label = %s)"
+        )
+        args.append(label)
+    sql = (
+        "SELECT r.namespace, r.name, r.version, r.spec, r.labels, r.updated_at, "
+        "(SELECT max(v.version) FROM prompt_versions v WHERE v.namespace = r.namespace AND v.name = r.name), "
+        "(SELECT COALESCE(jsonb_object_agg(l.label, l.version), '{}'::jsonb) FROM prompt_labels l "
+        " WHERE l.namespace = r.namespace AND l.name = r.name) "
+        f"FROM resources r WHERE {' AND '.join(where)} ORDER BY r.name, r.namespace LIMIT %s"
+    )
+    with db.connection() as conn:
+        rows = conn.execute(sql, (*args, limit)).fetchall()
+    return [
+        PromptListing(
+            namespace=ns,
+            name=nm,
+            current_version=int(current),
+            latest_version=None if latest is None else int(latest),
+            spec=dict(spec),
+            metadata_labels=dict(meta),
+            labels={str(k): int(v) for k, v in sorted(labels.items())},
+            updated_at=updated,
+        )
+        for ns, nm, current, spec, meta, updated, latest, labels in rows
+    ]
+
+
+def list_label_moves(
+    db: Database, namespace: str, name: str, *, label: str | None = None, limit: int = 100
+) -> list[LabelMove]:
+    """Recorded moves of the prompt's labels (or of one label), newest first.
+
+    Moves are read from ``audit_log`` (subject ``namespace/name``), so they outlive the labels
+    themselves; a label deleted and created again starts with ``from_version`` None.
+    """
+    sql = (
+        "SELECT detail->>'label', detail->>'from', detail->>'version', at, actor, detail->>'generation', "
+        "detail->>'gitRevision' FROM audit_log WHERE action = 'prompt.label.move' AND subject = %s"
+    )
+    args: list[Any] = [f"{namespace}/{name}"]
+    if label is not None:
+        sql += " AND detail->>'label' = %s"
+        args.append(label)
+    sql += " ORDER BY at DESC, id DESC LIMIT %s"
+    with db.connection() as conn:
+        rows = conn.execute(sql, (*args, limit)).fetchall()
+    return [
+        LabelMove(
+            label=str(lbl),
+            from_version=None if old is None else int(old),
+            to_version=int(new),
+            moved_at=at,
+            actor=str(actor),
+            generation=None if gen is None else int(gen),
+            git_revision=rev,
+        )
+        for lbl, old, new, at, actor, gen, rev in rows
+        if lbl is not None and new is not None
+    ]

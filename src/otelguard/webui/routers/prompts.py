@@ -1,4 +1,5 @@
-"""``/api/v1/prompts``: prompts by name and label, compiled previews, version timelines and diffs.
+"""``/api/v1/prompts``: prompts by name and label, compiled previews, version timelines and diffs, usage
+per version and regression checks of label moves.
 
 Read-only: the write path is git (``Prompt`` resources, reconciled into ``prompt_versions`` and
 ``prompt_labels``).
@@ -15,17 +16,25 @@ the body may change without it) and ``Cache-Control: private, max-age=10, stale-
 ``If-None-Match`` answers 304. The route is ``async`` with an async authentication, so a cache hit never
 leaves the event loop.
 
-Needs the Postgres pool on the API context (``ApiContext.postgres``); without it the routes answer 503.
+Usage (``/{name}/usage``) and regressions (``/{name}/regressions``) read the caller's project's spans
+in ClickHouse (``storage.clickhouse.prompt_usage``; definitions there) and judge label moves with
+``prompts.regression``. A ``regression`` flag per label on ``GET /{name}`` is left out on purpose: that
+route is the SDK's cached hot path and the check costs two ClickHouse queries per move.
+
+Needs the Postgres pool on the API context (``ApiContext.postgres``); without it the routes answer 503
+(the analytics routes also without ClickHouse).
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import math
 import time
 from collections import OrderedDict
 from collections.abc import Callable
-from datetime import datetime
+from dataclasses import asdict
+from datetime import UTC, datetime
 from functools import partial
 from typing import Annotated, Any
 
@@ -42,9 +51,22 @@ from otelguard.prompts import (
     TemplateEngine,
     diff_versions,
 )
+from otelguard.prompts.regression import DEFAULT_SAMPLE, MAX_SAMPLE, MIN_SAMPLE, Sample, compare
+from otelguard.storage.clickhouse import ClickHouseError, ClickHouseTransport
+from otelguard.storage.clickhouse.prompt_usage import SpanSample, move_samples, prompt_usage
 from otelguard.storage.postgres import Database
-from otelguard.storage.postgres.prompts import PromptVersion, get_prompt_version, list_prompt_versions
+from otelguard.storage.postgres.prompts import (
+    PromptVersion,
+    get_prompt_labels,
+    get_prompt_resource,
+    get_prompt_version,
+    list_label_moves,
+    list_prompt_versions,
+    list_prompts,
+    prompt_namespaces,
+)
 from otelguard.webui.context import ApiContext
+from otelguard.webui.params import API_ERRORS, NOT_FOUND
 
 __all__ = ["router"]
 
@@ -102,19 +124,11 @@ Label = Annotated[str | None, Query(max_length=63, pattern=_LABEL, description="
 Version = Annotated[int | None, Query(ge=1, le=2**31 - 1, description="Version number")]
 
 
-# -- queries (candidates for storage.postgres.prompts) ------------------------------------------------------
-
-
-def _namespaces(db: Database, name: str) -> list[str]:
-    with db.connection() as conn:
-        rows = conn.execute(
-            "SELECT namespace FROM resources WHERE kind = 'Prompt' AND name = %s ORDER BY namespace", (name,)
-        ).fetchall()
-    return [str(r[0]) for r in rows]
+# -- lookups (SQL in storage.postgres.prompts; HTTP errors here) -------------------------------------------
 
 
 def _resolve_namespace(db: Database, name: str, namespace: str | None) -> str:
-    found = _namespaces(db, name)
+    found = prompt_namespaces(db, name)
     if namespace is not None:
         if namespace not in found:
             raise HTTPException(404, f"prompt {name!r} not found in namespace {namespace!r}")
@@ -124,27 +138,6 @@ def _resolve_namespace(db: Database, name: str, namespace: str | None) -> str:
     if len(found) > 1:
         raise HTTPException(409, f"prompt {name!r} exists in namespaces {', '.join(found)}: pass ?namespace=")
     return found[0]
-
-
-def _labels(db: Database, namespace: str, name: str) -> dict[str, int]:
-    with db.connection() as conn:
-        rows = conn.execute(
-            "SELECT label, version FROM prompt_labels WHERE namespace = %s AND name = %s ORDER BY label",
-            (namespace, name),
-        ).fetchall()
-    return {str(label): int(v) for label, v in rows}
-
-
-def _resource(db: Database, namespace: str, name: str) -> tuple[dict[str, Any], dict[str, Any], datetime]:
-    with db.connection() as conn:
-        row = conn.execute(
-            "SELECT spec, labels, updated_at FROM resources WHERE kind = 'Prompt' AND namespace = %s "
-            "AND name = %s",
-            (namespace, name),
-        ).fetchone()
-    if row is None:
-        raise HTTPException(404, f"prompt {name!r} not found")
-    return dict(row[0]), dict(row[1]), row[2]
 
 
 def _version(
@@ -158,7 +151,7 @@ def _version(
     if found is not None:
         return found
     if label is not None:
-        labels = _labels(db, namespace, name)
+        labels = get_prompt_labels(db, namespace, name)
         shown = ", ".join(f"{k}={v}" for k, v in labels.items()) or "none"
         raise HTTPException(404, f"prompt {name!r} has no label {label!r} (labels: {shown})")
     top = max((v.version for v in list_prompt_versions(db, namespace, name)), default=0)
@@ -168,47 +161,21 @@ def _version(
 def _list(
     db: Database, name: str | None, label: str | None, tag: str | None, folder: str | None, limit: int
 ) -> list[dict[str, Any]]:
-    where = ["r.kind = 'Prompt'"]
-    args: list[Any] = []
-    if name:
-        where.append("strpos(r.name, %s) > 0")
-        args.append(name)
-    if tag:
-        where.append("r.spec->'tags' ? %s")
-        args.append(tag)
-    if folder:
-        where.append("(r.spec->>'folder' = %s OR starts_with(r.spec->>'folder', %s))")
-        args += [folder.rstrip("/"), folder.rstrip("/") + "/"]
-    if label:
-        where.append(
-            "EXISTS (SELECT 1 FROM prompt_labels l WHERE l.namespace = r.namespace AND l.name = r.name "
-            "AND l.label = %s)"
-        )
-        args.append(label)
-    sql = (
-        "SELECT r.namespace, r.name, r.version, r.spec, r.labels, r.updated_at, "
-        "(SELECT max(v.version) FROM prompt_versions v WHERE v.namespace = r.namespace AND v.name = r.name), "
-        "(SELECT COALESCE(jsonb_object_agg(l.label, l.version), '{}'::jsonb) FROM prompt_labels l "
-        " WHERE l.namespace = r.namespace AND l.name = r.name) "
-        f"FROM resources r WHERE {' AND '.join(where)} ORDER BY r.name, r.namespace LIMIT %s"
-    )
-    with db.connection() as conn:
-        rows = conn.execute(sql, (*args, limit)).fetchall()
     return [
         {
-            "namespace": ns,
-            "name": nm,
-            "type": "text" if "template" in spec else "chat",
-            "description": spec.get("description"),
-            "currentVersion": current,
-            "latestVersion": latest,
-            "labels": dict(sorted(labels.items())),
-            "tags": spec.get("tags", []),
-            "folder": spec.get("folder"),
-            "metadataLabels": meta,
-            "updatedAt": updated.isoformat(),
+            "namespace": p.namespace,
+            "name": p.name,
+            "type": "text" if "template" in p.spec else "chat",
+            "description": p.spec.get("description"),
+            "currentVersion": p.current_version,
+            "latestVersion": p.latest_version,
+            "labels": p.labels,
+            "tags": p.spec.get("tags", []),
+            "folder": p.spec.get("folder"),
+            "metadataLabels": p.metadata_labels,
+            "updatedAt": p.updated_at.isoformat(),
         }
-        for ns, nm, current, spec, meta, updated, latest, labels in rows
+        for p in list_prompts(db, name=name, label=label, tag=tag, folder=folder, limit=limit)
     ]
 
 
@@ -226,8 +193,11 @@ def _loader(db: Database, namespace: str) -> Any:
 
 
 def _body(db: Database, namespace: str, found: PromptVersion) -> dict[str, Any]:
-    spec, _meta, _updated = _resource(db, namespace, found.name)
-    labels = _labels(db, namespace, found.name)
+    resource = get_prompt_resource(db, namespace, found.name)
+    if resource is None:
+        raise HTTPException(404, f"prompt {found.name!r} not found")
+    spec = resource.spec
+    labels = get_prompt_labels(db, namespace, found.name)
     content = found.content
     source = PromptSource.from_content(content)
     return {
@@ -321,7 +291,7 @@ def _not_modified(request: Request, etag: str) -> bool:
 
 # -- routes -----------------------------------------------------------------------------------------------
 
-router = APIRouter(prefix="/api/v1/prompts", tags=["prompts"])
+router = APIRouter(prefix="/api/v1/prompts", tags=["prompts"], responses={**API_ERRORS, **NOT_FOUND})
 
 
 class PromptSummary(BaseModel):
@@ -444,7 +414,7 @@ async def compile_(
 
 def _timeline(db: Database, name: str, namespace: str | None) -> dict[str, Any]:
     ns = _resolve_namespace(db, name, namespace)
-    labels = _labels(db, ns, name)
+    labels = get_prompt_labels(db, ns, name)
     versions = list_prompt_versions(db, ns, name)
     return {
         "namespace": ns,
@@ -500,3 +470,208 @@ async def diff(
     namespace: Namespace = None,
 ) -> dict[str, Any]:
     return await asyncio.to_thread(_diff, db, name, namespace, old, new)
+
+
+# -- usage and regressions (from traces in ClickHouse, scoped to the caller's project) -------------------
+
+_WEEK_NS = 7 * 86_400 * 10**9
+_TRACE_ROUTE_ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"description": "Bad time range or unknown query parameter"},
+    401: {"description": "Missing, unknown or revoked API key"},
+    404: {"description": "Unknown prompt"},
+    409: {"description": "The name exists in several namespaces: pass ?namespace="},
+    503: {"description": "Postgres or ClickHouse not configured or unavailable"},
+}
+_EPOCH_MS_FROM = 10**11  # epoch numbers at or above this are milliseconds (year 5138 in seconds)
+
+
+def _clickhouse(request: Request) -> ClickHouseTransport:
+    transport: ClickHouseTransport | None = getattr(_context(request), "clickhouse", None)
+    if transport is None:
+        raise HTTPException(503, "the trace store (ClickHouse) is not configured for this API server")
+    return transport
+
+
+def _instant(text: str | None, what: str) -> int | None:
+    """ns since the epoch from ISO-8601 with a zone, or epoch seconds / milliseconds; 400 otherwise."""
+    if text is None:
+        return None
+    value = text.strip()
+    try:
+        number = float(value)
+    except ValueError:
+        number = None
+    if number is not None:
+        if not math.isfinite(number):
+            raise HTTPException(400, f"{what}: not a time: {text[:64]!r}")
+        ns = int(number * (10**6 if abs(number) >= _EPOCH_MS_FROM else 10**9))
+    else:
+        try:
+            parsed = datetime.fromisoformat(value)
+        except ValueError:
+            raise HTTPException(
+                400, f"{what}: not ISO-8601 or epoch seconds/milliseconds: {text[:64]!r}"
+            ) from None
+        if parsed.tzinfo is None:
+            raise HTTPException(400, f"{what}: timestamps need a time zone, e.g. 2026-11-27T10:00:00Z")
+        ns = int(parsed.timestamp() * 1_000_000) * 1000
+    if not 0 <= ns < 2**63:
+        raise HTTPException(400, f"{what}: timestamps must lie between 1970 and 2262")
+    return ns
+
+
+def _usage_range(start: str | None, end: str | None) -> tuple[int, int]:
+    """[from, to): default the last 7 days; only ``from``: up to now; only ``to``: the 7 days before."""
+    start_ns, end_ns = _instant(start, "from"), _instant(end, "to")
+    if end_ns is None:
+        end_ns = time.time_ns() if start_ns is None else max(start_ns, time.time_ns())
+    if start_ns is None:
+        start_ns = max(0, end_ns - _WEEK_NS)
+    if start_ns >= end_ns:
+        raise HTTPException(400, "from must be before to")
+    return start_ns, end_ns
+
+
+def _iso(ns: int | None) -> str | None:
+    return None if ns is None else datetime.fromtimestamp(ns / 1e9, UTC).isoformat()
+
+
+def _usage(
+    db: Database,
+    transport: ClickHouseTransport,
+    project_id: str,
+    name: str,
+    namespace: str | None,
+    start_ns: int,
+    end_ns: int,
+) -> dict[str, Any]:
+    _resolve_namespace(db, name, namespace)  # 404/409 before reading traces
+    try:
+        rows = prompt_usage(transport, project_id, name, start_ns, end_ns)
+    except ClickHouseError as exc:
+        raise HTTPException(503, f"the trace store is unavailable: {exc}") from None
+    return {
+        "name": name,
+        "from": _iso(start_ns),
+        "to": _iso(end_ns),
+        "versions": [
+            {
+                "version": u.version,
+                "spans": u.spans,
+                "traces": u.traces,
+                "latency_ms_p50": u.latency_ms_p50,
+                "latency_ms_p95": u.latency_ms_p95,
+                "input_tokens": u.input_tokens,
+                "output_tokens": u.output_tokens,
+                "total_tokens": u.total_tokens,
+                "cost_usd": u.cost_usd,
+                "error_rate": u.error_rate,
+                "guardrail_hits": u.guardrail_hits,
+                "score_averages": u.score_averages,
+                "first_seen": _iso(u.first_seen_ns),
+                "last_seen": _iso(u.last_seen_ns),
+            }
+            for u in rows
+        ],
+    }
+
+
+@router.get(
+    "/{name}/usage",
+    summary="Usage per version from the caller's project's traces: spans, latency, tokens, cost, errors, "
+    "guardrail hits, score averages (default: the last 7 days)",
+    dependencies=[_allow("from", "to", "namespace")],
+    responses=_TRACE_ROUTE_ERRORS,
+)
+async def usage(
+    request: Request,
+    db: Db,
+    who: Who,
+    name: Name,
+    start: Annotated[
+        str | None, Query(alias="from", max_length=64, description="ISO-8601 with zone, or epoch s/ms")
+    ] = None,
+    end: Annotated[str | None, Query(alias="to", max_length=64, description="Exclusive; default now")] = None,
+    namespace: Namespace = None,
+) -> dict[str, Any]:
+    start_ns, end_ns = _usage_range(start, end)
+    transport = _clickhouse(request)
+    return await asyncio.to_thread(_usage, db, transport, who.project_id, name, namespace, start_ns, end_ns)
+
+
+def _sample_json(sample: SpanSample) -> dict[str, Any]:
+    return {
+        "spans": sample.spans,
+        "latency_ms_p95": sample.latency_ms_p95,
+        "cost_usd_mean": sample.cost_usd_mean,
+        "error_rate": sample.error_rate,
+        "guardrail_hit_rate": sample.guardrail_hit_rate,
+        "score_averages": dict(sample.score_averages),
+    }
+
+
+def _regressions(
+    db: Database,
+    transport: ClickHouseTransport,
+    project_id: str,
+    name: str,
+    namespace: str | None,
+    label: str | None,
+    size: int,
+    limit: int,
+) -> dict[str, Any]:
+    ns = _resolve_namespace(db, name, namespace)
+    out: list[dict[str, Any]] = []
+    try:
+        for move in list_label_moves(db, ns, name, label=label, limit=limit):
+            at_ns = int(move.moved_at.timestamp() * 1_000_000) * 1000
+            base, cand = move_samples(
+                transport,
+                project_id,
+                name,
+                from_version=move.from_version,
+                to_version=move.to_version,
+                at_ns=at_ns,
+                size=size,
+            )
+            verdict = compare(Sample(**asdict(base)), Sample(**asdict(cand)), sample_size=size)
+            out.append(
+                {
+                    "label": move.label,
+                    "from_version": move.from_version,
+                    "to_version": move.to_version,
+                    "moved_at": move.moved_at.astimezone(UTC).isoformat(),
+                    "status": verdict.status,
+                    "baseline": _sample_json(base),
+                    "candidate": _sample_json(cand),
+                    "regressions": [asdict(r) for r in verdict.regressions],
+                }
+            )
+    except ClickHouseError as exc:
+        raise HTTPException(503, f"the trace store is unavailable: {exc}") from None
+    return {"name": name, "moves": out}
+
+
+@router.get(
+    "/{name}/regressions",
+    summary="Label moves, newest first, each comparing the new version's first spans with the old "
+    "version's last ones (latency p95, cost, error rate, guardrail hits, scores)",
+    dependencies=[_allow("label", "sample", "limit", "namespace")],
+    responses=_TRACE_ROUTE_ERRORS,
+)
+async def regressions(
+    request: Request,
+    db: Db,
+    who: Who,
+    name: Name,
+    label: Label = None,
+    sample: Annotated[
+        int, Query(ge=MIN_SAMPLE, le=MAX_SAMPLE, description="Spans per side (each needs min(N, 20))")
+    ] = DEFAULT_SAMPLE,
+    limit: Annotated[int, Query(ge=1, le=100, description="At most this many moves")] = 20,
+    namespace: Namespace = None,
+) -> dict[str, Any]:
+    transport = _clickhouse(request)
+    return await asyncio.to_thread(
+        _regressions, db, transport, who.project_id, name, namespace, label, sample, limit
+    )
