@@ -174,8 +174,8 @@ def test_sessions_and_users_pages(seeded: Seeded, page: Page) -> None:
     expect(table).to_contain_text("sess-checkout-42")
     shot(page, "07-sessions")
     table.get_by_text("sess-checkout-42").click()
-    expect(page).to_have_url(re.compile(r"/traces\?session_id=sess-checkout-42"))
-    expect(trace_rows(page)).to_have_count(1)
+    expect(page).to_have_url(re.compile(r"/sessions/sess-checkout-42$"))  # the session timeline
+    expect(page.get_by_test_id("timeline-row")).to_have_count(1)
 
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Users").click()
     users = page.get_by_role("table", name="Users")

@@ -1,6 +1,7 @@
 /** A table on TanStack Table with server-side sorting: clicking a sortable header calls `onSort` with the
- * column's API sort key; the caller keeps sort/order in the URL. */
-import { flexRender, getCoreRowModel, useReactTable, type ColumnDef } from "@tanstack/react-table";
+ * column's API sort key; the caller keeps sort/order in the URL. `columnVisibility` (column id → shown)
+ * hides columns, e.g. from a column chooser. */
+import { flexRender, getCoreRowModel, useReactTable, type ColumnDef, type VisibilityState } from "@tanstack/react-table";
 import type { ReactNode } from "react";
 import { IconSort, IconSortDown, IconSortUp } from "./Icons";
 import { TableSkeleton } from "./Skeleton";
@@ -23,10 +24,18 @@ export interface DataTableProps<T> {
   empty?: ReactNode;
   rowClassName?: (row: T) => string;
   label: string;
+  columnVisibility?: VisibilityState;
 }
 
-export function DataTable<T>({ data, columns, sort, order, onSort, onRowClick, loading, empty, rowClassName, label }: DataTableProps<T>) {
-  const table = useReactTable({ data, columns, getCoreRowModel: getCoreRowModel(), manualSorting: true });
+export function DataTable<T>(props: DataTableProps<T>) {
+  const { data, columns, sort, order, onSort, onRowClick, loading, empty, rowClassName, label, columnVisibility } = props;
+  const table = useReactTable({
+    data,
+    columns,
+    getCoreRowModel: getCoreRowModel(),
+    manualSorting: true,
+    state: { columnVisibility: columnVisibility ?? {} },
+  });
   return (
     <div className="table-wrap">
       <table className="table" aria-label={label}>
@@ -40,6 +49,7 @@ export function DataTable<T>({ data, columns, sort, order, onSort, onRowClick, l
                 return (
                   <th
                     key={h.id}
+                    data-column={h.column.id}
                     className={meta.align === "right" ? "num" : undefined}
                     style={meta.width !== undefined ? { width: meta.width } : undefined}
                     aria-sort={active ? (order === "asc" ? "ascending" : "descending") : undefined}
@@ -63,7 +73,7 @@ export function DataTable<T>({ data, columns, sort, order, onSort, onRowClick, l
           ))}
         </thead>
         {loading ? (
-          <TableSkeleton columns={columns.length} />
+          <TableSkeleton columns={table.getVisibleLeafColumns().length} />
         ) : (
           <tbody>
             {table.getRowModel().rows.map((row) => (

@@ -1,6 +1,6 @@
 import { useInfiniteQuery, useQuery } from "@tanstack/react-query";
 import { createColumnHelper } from "@tanstack/react-table";
-import { useEffect, useMemo, useState } from "react";
+import { useCallback, useEffect, useMemo, useState } from "react";
 import { Link, useNavigate } from "react-router";
 import { apiGet, type Page, type TraceSummary } from "../lib/api";
 import { getApiKey, maskKey } from "../lib/auth";
@@ -8,12 +8,41 @@ import { formatCost, formatDuration, formatRelative, formatTimestamp, formatToke
 import { envSnippet, otlpEndpoint, pythonSnippet } from "../lib/snippet";
 import { DEFAULT_RANGE, isRangeId, RANGE_PRESETS, rangeStart, type RangeId } from "../lib/timeRange";
 import { useUrlState } from "../lib/useUrlState";
+import { useColumnVisibility, type ColumnOption } from "../lib/columns";
+import { ColumnChooser } from "../components/ColumnChooser";
 import { CopyButton } from "../components/CopyButton";
 import { DataTable, type ColumnMeta } from "../components/DataTable";
-import { IconRefresh, IconSearch, IconX } from "../components/Icons";
+import { IconDiff, IconRefresh, IconSearch, IconX } from "../components/Icons";
+import "../sessions-compare.css";
 
 const PAGE_SIZE = 50;
 const col = createColumnHelper<TraceSummary>();
+
+/** The column chooser's entries (ids are the table's column ids); the name and the checkbox always show. */
+export const TRACE_COLUMNS: ColumnOption[] = [
+  { id: "select", label: "Select", hideable: false },
+  { id: "start_time", label: "Time" },
+  { id: "name", label: "Name", hideable: false },
+  { id: "trace_id", label: "Trace ID", defaultHidden: true },
+  { id: "user_id", label: "User" },
+  { id: "session_id", label: "Session" },
+  { id: "models", label: "Models" },
+  { id: "latency_ms", label: "Latency" },
+  { id: "total_tokens", label: "Tokens" },
+  { id: "total_cost", label: "Cost" },
+  { id: "span_count", label: "Spans" },
+  { id: "error_count", label: "Errors" },
+];
+
+/** Up to two selected trace ids for Compare: picking a third drops the oldest pick. */
+function useCompareSelection(): [string[], (id: string) => void, () => void] {
+  const [selected, setSelected] = useState<string[]>([]);
+  const toggle = useCallback(
+    (id: string) => setSelected((prev) => (prev.includes(id) ? prev.filter((x) => x !== id) : [...prev, id].slice(-2))),
+    [],
+  );
+  return [selected, toggle, useCallback(() => setSelected([]), [])];
+}
 
 function FilterChip({ label, value, onClear }: { label: string; value: string; onClear: () => void }) {
   return (
@@ -81,6 +110,8 @@ export function Traces() {
     return () => clearTimeout(t);
   }, [draft, search, update]);
 
+  const [visibility, toggleColumn, resetColumns] = useColumnVisibility("traces", TRACE_COLUMNS);
+  const [selected, toggleSelected, clearSelected] = useCompareSelection();
   const filters = { search, range, sort, order, userId, sessionId, errorsOnly };
   const query = useInfiniteQuery({
     queryKey: ["traces", filters],
@@ -109,6 +140,21 @@ export function Traces() {
 
   const columns = useMemo(
     () => [
+      col.display({
+        id: "select",
+        header: () => <span className="sr-only">Select for compare</span>,
+        meta: { width: 36 } satisfies ColumnMeta,
+        cell: (c) => (
+          <input
+            type="checkbox"
+            className="row-check"
+            checked={selected.includes(c.row.original.trace_id)}
+            aria-label={`Select ${c.row.original.name || c.row.original.trace_id} for compare`}
+            onClick={(e) => e.stopPropagation()}
+            onChange={() => toggleSelected(c.row.original.trace_id)}
+          />
+        ),
+      }),
       col.accessor("start_time", {
         header: "Time",
         meta: { sortKey: "start_time", width: 150 } satisfies ColumnMeta,
@@ -132,6 +178,15 @@ export function Traces() {
               </span>
             ))}
           </div>
+        ),
+      }),
+      col.accessor("trace_id", {
+        header: "Trace ID",
+        meta: { sortKey: "trace_id" } satisfies ColumnMeta,
+        cell: (c) => (
+          <span className="mono faint" title={c.getValue()}>
+            {shortId(c.getValue(), 8, 4)}
+          </span>
         ),
       }),
       col.accessor("user_id", {
@@ -221,7 +276,7 @@ export function Traces() {
           c.getValue() > 0 ? <span className="badge-error">{c.getValue()}</span> : <span className="faint">0</span>,
       }),
     ],
-    [update],
+    [update, selected, toggleSelected],
   );
 
   return (
@@ -233,7 +288,7 @@ export function Traces() {
         </div>
       </header>
 
-      <div className="toolbar">
+      <div className="toolbar traces-toolbar">
         <label className="search">
           <IconSearch />
           <input
@@ -271,6 +326,25 @@ export function Traces() {
           <span>Errors only</span>
         </label>
         <span className="spacer" />
+        {selected.length > 0 && (
+          <span className="selection-note" data-testid="compare-selection">
+            {selected.length === 1 ? "1 of 2 selected" : "2 selected"}
+            <button type="button" className="icon-btn" aria-label="Clear selection" title="Clear selection" onClick={clearSelected}>
+              <IconX width={12} height={12} />
+            </button>
+          </span>
+        )}
+        <button
+          type="button"
+          className={`btn${selected.length === 2 ? " btn-primary" : ""}`}
+          disabled={selected.length !== 2}
+          title={selected.length === 2 ? "Compare the two selected traces" : "Tick two traces to compare them side by side"}
+          onClick={() => navigate(`/compare?a=${encodeURIComponent(selected[0]!)}&b=${encodeURIComponent(selected[1]!)}`)}
+        >
+          <IconDiff />
+          <span>Compare</span>
+        </button>
+        <ColumnChooser columns={TRACE_COLUMNS} visibility={visibility} onToggle={toggleColumn} onReset={resetColumns} />
         <button
           type="button"
           className="btn btn-ghost"
@@ -298,7 +372,8 @@ export function Traces() {
         order={order}
         onSort={(s, o) => update({ sort: s === "start_time" ? null : s, order: o === "desc" ? null : o })}
         onRowClick={(t) => navigate(`/traces/${t.trace_id}`)}
-        rowClassName={(t) => (t.error_count > 0 ? "row-error" : "")}
+        rowClassName={(t) => `${t.error_count > 0 ? "row-error" : ""}${selected.includes(t.trace_id) ? " row-selected" : ""}`}
+        columnVisibility={visibility}
         loading={query.isPending}
         empty={
           query.isError ? (

@@ -23,6 +23,7 @@ from otelguard.storage.clickhouse.models import (
     SessionFilter,
     SessionPage,
     SessionSummary,
+    SessionTrace,
     SpanNode,
     TraceDetail,
     TraceFilter,
@@ -42,6 +43,7 @@ from otelguard.storage.clickhouse.rollups import (
     list_users,
     user_activity,
 )
+from otelguard.storage.clickhouse.session_traces import session_traces
 from otelguard.storage.clickhouse.spans import SPANS_ARROW_SCHEMA, insert_spans, spans_to_arrow
 from otelguard.storage.clickhouse.spans_query import get_span, list_generations
 from otelguard.storage.clickhouse.trace_filters import EXPORT_MAX_ROWS, iter_traces, query_traces
@@ -68,6 +70,7 @@ __all__ = [
     "SessionFilter",
     "SessionPage",
     "SessionSummary",
+    "SessionTrace",
     "SpanNode",
     "TraceDetail",
     "TraceFilter",
@@ -98,6 +101,7 @@ __all__ = [
     "query_metric",
     "query_traces",
     "render_ddl",
+    "session_traces",
     "spans_to_arrow",
     "user_activity",
 ]

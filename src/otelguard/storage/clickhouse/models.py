@@ -14,6 +14,7 @@ __all__ = [
     "SessionFilter",
     "SessionPage",
     "SessionSummary",
+    "SessionTrace",
     "SortOrder",
     "SpanNode",
     "TraceDetail",
@@ -268,10 +269,19 @@ class SessionPage(BaseModel):
     next_cursor: str | None = None
 
 
+class SessionTrace(TraceSummary):
+    """A trace of a session read as a conversation turn (see ``session_traces``)."""
+
+    input_preview: str = Field(description="The user's message (or the input text), capped")
+    output_preview: str = Field(description="The answer (or the output text), capped")
+    error_message: str = Field(description="The first error span's message, if any")
+    guardrail_hits: int = Field(description="Guardrail events on this trace")
+
+
 class SessionDetail(SessionSummary):
     """The session's totals and its traces, oldest first (paged by ``next_cursor``)."""
 
-    traces: list[TraceSummary]
+    traces: list[SessionTrace]
     next_cursor: str | None = None
 
 

@@ -16,8 +16,11 @@ from otelguard.storage.clickhouse import (
     get_session_summary,
     list_sessions,
     query_traces,
+    session_traces,
 )
 from otelguard.webui.params import (
+    API_ERRORS,
+    NOT_FOUND,
     Cursor,
     End,
     Limit,
@@ -30,7 +33,10 @@ from otelguard.webui.params import (
 from otelguard.webui.security import Authenticated, Context
 
 router = APIRouter(
-    prefix="/api/v1/sessions", tags=["sessions"], dependencies=[Depends(reject_unknown_params)]
+    prefix="/api/v1/sessions",
+    tags=["sessions"],
+    dependencies=[Depends(reject_unknown_params)],
+    responses={**API_ERRORS, **NOT_FOUND},
 )
 
 SessionSort = Literal[
@@ -65,7 +71,9 @@ def list_(
 
 
 @router.get(
-    "/{session_id}", response_model=SessionDetail, summary="One session: totals and its traces, oldest first"
+    "/{session_id}",
+    response_model=SessionDetail,
+    summary="One session: totals and its traces (with message previews), oldest first",
 )
 def detail(
     ctx: Context,
@@ -82,4 +90,5 @@ def detail(
         page = query_traces(ctx.clickhouse, who.project_id, q, cursor=cursor, limit=min(limit, 1000))
     except InvalidCursor as exc:
         raise HTTPException(400, f"invalid cursor: {exc}") from None
-    return SessionDetail(**summary.model_dump(), traces=page.items, next_cursor=page.next_cursor)
+    traces = session_traces(ctx.clickhouse, who.project_id, page.items)
+    return SessionDetail(**summary.model_dump(), traces=traces, next_cursor=page.next_cursor)
