@@ -2,13 +2,26 @@
 
 from __future__ import annotations
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
 
 from otelguard import __version__
 from otelguard.webui.context import ApiContext
+from otelguard.webui.routers import feedback as feedback_router
 from otelguard.webui.routers import guard, guardrail_events, health, metrics, sessions, spans, traces, users
+from otelguard.webui.routers import scores as scores_router
 from otelguard.webui.routers.prompts import router as prompts_router
 from otelguard.webui.static import register_static
+
+
+async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
+    """FastAPI's 422 without echoing the input back: an echoed lone surrogate (``"\\ud800"``) cannot be
+    encoded as UTF-8 and turned the 422 into a 500."""
+    assert isinstance(exc, RequestValidationError)
+    errors = [{k: v for k, v in e.items() if k not in ("input", "ctx")} for e in exc.errors()]
+    return JSONResponse(status_code=422, content={"detail": jsonable_encoder(errors)})
 
 
 def create_app(context: ApiContext) -> FastAPI:
@@ -24,6 +37,7 @@ def create_app(context: ApiContext) -> FastAPI:
         ),
     )
     app.state.context = context
+    app.add_exception_handler(RequestValidationError, _validation_error)
     app.include_router(health.router)
     app.include_router(traces.router)
     app.include_router(spans.router)
@@ -33,5 +47,7 @@ def create_app(context: ApiContext) -> FastAPI:
     app.include_router(prompts_router)
     app.include_router(guard.router)
     app.include_router(guardrail_events.router)
+    app.include_router(scores_router.router)
+    app.include_router(feedback_router.router)
     register_static(app)  # last: its catch-all serves the web UI's client-side routes
     return app
