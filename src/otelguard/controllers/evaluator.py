@@ -1,15 +1,18 @@
 """Evaluator → a validated config row (``resources`` kind Evaluator) the eval workers will read.
 
-Checks beyond the schema: the judge template (syntax; only ``input``, ``output``, ``expected`` and
-``context`` are available), heuristic parameters (regex compiles, JSON Schema is valid, length bounds
-ordered) and guardrail-validator names/params (same registry as GuardrailPolicy). Status counters
-(lastRun, scoredSpans, errors, judgeCostUsd) belong to the eval workers and are left untouched.
+Checks beyond the schema are ``otelguard.evalspec.evaluator_spec_problems``: the eval workers' own
+build steps (judge template syntax and variables, built-in template names, heuristic params models
+with unknown keys refused, RE2 compilation of regexes, JSON Schemas, guardrail-validator binding and
+stage, the categorical score mapping), so a spec that is Ready here is one every worker can build.
+One check is stricter than the builder: ``length`` bounds must be JSON integers (the builder would
+coerce a quoted ``"3"``; in a manifest that is most likely a typo). Status counters (lastRun,
+scoredSpans, errors, judgeCostUsd, spansPerMinute) belong to the eval workers and are left untouched.
 """
 
 from __future__ import annotations
 
 from otelguard.api.v1alpha1 import Evaluator, EvaluatorStatus
-from otelguard.api.v1alpha1.evaluator import EvaluatorSpec, HeuristicConfig
+from otelguard.api.v1alpha1.evaluator import EvaluatorSpec
 from otelguard.controllers.base import (
     Applied,
     Desired,
@@ -19,57 +22,26 @@ from otelguard.controllers.base import (
     plan_stored_spec,
     versioned_config_status,
 )
-from otelguard.controllers.checks import json_schema_error, pattern_params, regex_error
-from otelguard.controllers.guardrail_policy import validator_problems
-from otelguard.controllers.templates import check_template
+from otelguard.evalspec import JUDGE_VARIABLES, evaluator_spec_problems
+
+__all__ = ["JUDGE_VARIABLES", "KIND", "plan", "problems", "status"]
 
 KIND = "Evaluator"
-JUDGE_VARIABLES = ("input", "output", "expected", "context")
-NOT_RUN = "spans are not evaluated yet: this OTelGuard release has no eval workers"
+RUNNING = "eval workers score sampled matching spans as they are ingested"
 
 
-def _heuristic_problems(h: HeuristicConfig) -> list[Failure]:
+def _stricter_than_the_builder(spec: EvaluatorSpec) -> list[Failure]:
+    h = spec.heuristic
+    if spec.kind != "heuristic" or h is None or h.type != "length":
+        return []
     params = h.params or {}
-    where = "spec.heuristic"
-    if h.type == "regex":
-        found = list(pattern_params(params))
-        if not found:
-            return [Failure("InvalidParams", f"{where}: type regex needs params.pattern or params.patterns")]
-        return [
-            Failure("InvalidPattern", f"{where}.{path}: {err}")
-            for path, pattern in found
-            if (err := regex_error(pattern)) is not None
-        ]
-    if h.type == "json-schema":
-        err = json_schema_error(params.get("schema"))
-        return [Failure("InvalidParams", f"{where}.params.schema: {err}")] if err else []
-    if h.type == "length":
-        low, high = params.get("min"), params.get("max")
-        bad = [k for k in ("min", "max") if k in params and not isinstance(params[k], int)]
-        if bad:
-            return [Failure("InvalidParams", f"{where}.params.{bad[0]} must be an integer")]
-        if isinstance(low, int) and isinstance(high, int) and low > high:
-            return [Failure("InvalidParams", f"{where}.params: min {low} is greater than max {high}")]
-    return []
+    bad = [k for k in ("min", "max") if k in params and not isinstance(params[k], int)]
+    return [Failure("InvalidParams", f"spec.heuristic.params.{bad[0]} must be an integer")] if bad else []
 
 
 def problems(spec: EvaluatorSpec) -> list[Failure]:
-    out: list[Failure] = []
-    if spec.judge is not None and spec.judge.template is not None:
-        out += [
-            Failure(
-                p.reason, f"spec.judge.template: {p.message.replace('spec.variables', 'the judge context')}"
-            )
-            for p in check_template(spec.judge.template, JUDGE_VARIABLES)
-        ]
-    if spec.heuristic is not None:
-        out += _heuristic_problems(spec.heuristic)
-    if spec.validator is not None:
-        out += [
-            Failure(p.reason, f"spec.validator: {p.message}")
-            for p in validator_problems(spec.validator.name, spec.validator.params)
-        ]
-    return out
+    found = [Failure(reason, message) for reason, message in evaluator_spec_problems(spec)]
+    return found or _stricter_than_the_builder(spec)
 
 
 def plan(inp: ReconcileInput) -> Desired:
@@ -83,7 +55,7 @@ def status(inp: ReconcileInput, desired: Desired, applied: Applied | None) -> Js
         desired,
         applied,
         EvaluatorStatus,
-        pending=NOT_RUN,
+        pending=RUNNING,
         suspended=inp.resource_as(Evaluator).spec.suspend,
         suspended_message="spec.suspend is true: no new spans will be evaluated",
     )

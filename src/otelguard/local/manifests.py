@@ -280,7 +280,7 @@ def load_manifests(
     if secrets:
         shown = ", ".join(f"{ns}/{name}" for ns, name in secrets)
         reader.out.notes.append(
-            f"Secrets {shown}: read to resolve secretKeyRefs, never stored (in local mode no controller "
-            "needs a secret value yet)"
+            f"Secrets {shown}: read to resolve secretKeyRefs, never stored (eval workers read a judge's "
+            "API key from here)"
         )
     return reader.out

@@ -3,6 +3,9 @@
 Kopf's own bookkeeping (progress, last-handled spec) is kept in ``otelguard.io/`` annotations; finalizers are
 registered only for kinds with rows outside Kubernetes (everything but OTelGuard, whose children are
 garbage-collected through owner references).
+
+A timer per Evaluator copies the eval workers' counters from the installation's Redis into its status. Those
+are status-only patches: kopf's diff base holds spec and metadata, so they never re-run ``reconcile``.
 """
 
 from __future__ import annotations
@@ -12,17 +15,33 @@ import time
 from typing import Any
 
 import kopf
+import redis
 
 from otelguard.api.v1alpha1 import KINDS
 from otelguard.api.v1alpha1.base import GROUP, VERSION
 from otelguard.controllers import delete_db, ready_condition
+from otelguard.evals.stats import read_stats, status_fields
 from otelguard.operator import metrics
 from otelguard.operator.kube import KubeApi
 from otelguard.operator.reconcile import reconcile, status_patch
 from otelguard.operator.stores import NamespaceStores, StoreUnavailable
 
+__all__ = ["FINALIZER", "STATS_INTERVAL_S", "configure", "register"]
+
 FINALIZER = "otelguard.io/finalizer"
+STATS_INTERVAL_S = 15.0
+STATS_TIMER = "worker-stats"
 log = logging.getLogger(__name__)
+
+
+class _QuietTimer(logging.Filter):
+    """kopf logs every successful handler run at INFO: for the stats timer, a line per Evaluator per tick."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.getMessage() != f"Timer {STATS_TIMER!r} succeeded."
+
+
+_QUIET_TIMER = _QuietTimer()
 
 
 def configure(settings: kopf.OperatorSettings) -> None:
@@ -36,7 +55,17 @@ def configure(settings: kopf.OperatorSettings) -> None:
     settings.watching.client_timeout = 330
 
 
-def register(registry: kopf.OperatorRegistry) -> None:
+def register(registry: kopf.OperatorRegistry, *, stats_interval_s: float = STATS_INTERVAL_S) -> None:
+    kopf.timer(
+        GROUP,
+        VERSION,
+        "evaluators",
+        interval=stats_interval_s,
+        initial_delay=min(2.0, stats_interval_s),
+        registry=registry,
+        id=STATS_TIMER,
+    )(_WorkerStats().handle)
+    logging.getLogger("kopf.objects").addFilter(_QUIET_TIMER)  # idempotent: the same filter object
     for info in KINDS:
         kind = info.kind
         handler = _reconcile_handler(kind)
@@ -99,3 +128,36 @@ def _cleanup_handler(kind: str) -> Any:
 
     cleanup.__name__ = f"cleanup_{kind.lower()}"
     return cleanup
+
+
+class _WorkerStats:
+    """The ``worker-stats`` timer. Logs go to the module logger, not kopf's per-object one: that one posts
+    Events at WARNING, and an unreachable Redis is not news on every tick for every Evaluator."""
+
+    def __init__(self) -> None:
+        self._failing: dict[str, str] = {}  # namespace → last Redis error warned about
+
+    def handle(self, body: kopf.Body, spec: kopf.Spec, patch: kopf.Patch, memo: kopf.Memo, **_: Any) -> None:
+        if spec.get("suspend"):
+            return
+        namespace, name = body.metadata.namespace or "", body.metadata.name or ""
+        stores: NamespaceStores = memo["stores"]
+        try:
+            stats = read_stats(stores.redis(namespace), f"{namespace}/{name}")
+        except StoreUnavailable as exc:
+            log.debug("Evaluator %s/%s: no worker stats: %s", namespace, name, exc.message)
+            return
+        except redis.RedisError as exc:
+            error = str(exc) or type(exc).__name__
+            if self._failing.get(namespace) != error:  # once per namespace and error, not per tick
+                log.warning("Evaluator %s/%s: reading worker stats from Redis: %s", namespace, name, error)
+            else:
+                log.debug("Evaluator %s/%s: reading worker stats from Redis: %s", namespace, name, error)
+            self._failing[namespace] = error
+            return
+        if self._failing.pop(namespace, None) is not None:
+            log.info("worker stats in namespace %s are readable again", namespace)
+        old = body.get("status") or {}
+        changes = {k: v for k, v in status_fields(stats).items() if old.get(k) != v}
+        if changes:
+            patch.status.update(changes)

@@ -2,20 +2,34 @@
 
 Each namespace runs its own installation, so a GuardrailPolicy in namespace X is stored in the Postgres that
 X's OTelGuard names through ``spec.storage.postgres.dsnSecretRef``. Pools are opened on demand and shared by
-DSN; migrations run once per database per operator process.
+DSN; migrations run once per database per operator process. The installation's Redis (where eval workers
+keep their counters) is resolved the same way, one client per URL.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlsplit, urlunsplit
 
+import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
+
 from otelguard.controllers import StorageConfig
 from otelguard.operator.kube import KubeApi
 from otelguard.storage import clickhouse, postgres
+
+__all__ = ["NamespaceStores", "StoreUnavailable", "redis_url_of"]
+
+# Redis is read by a periodic timer on kopf's thread pool: fail fast and let the next tick try again.
+_REDIS_TIMEOUTS: dict[str, Any] = {
+    "socket_connect_timeout": 3.0,
+    "socket_timeout": 5.0,
+    "retry": Retry(NoBackoff(), 0),
+}
 
 
 class StoreUnavailable(Exception):
@@ -27,6 +41,44 @@ class StoreUnavailable(Exception):
         self.message = message
 
 
+def _storage(install: Mapping[str, Any], store: str) -> Mapping[str, Any]:
+    return (((install.get("spec") or {}).get("storage") or {}).get(store)) or {}
+
+
+def _no_installation(namespace: str, names: str) -> StoreUnavailable:
+    return StoreUnavailable(
+        "NoInstallation", f"no OTelGuard resource in namespace {namespace}: it names {names}"
+    )
+
+
+def _secret_value(namespace: str, ref: tuple[str, str], what: str, value: str | None) -> str:
+    if value is None:
+        raise StoreUnavailable(
+            "SecretNotFound",
+            f"{what}: Secret {namespace}/{ref[0]} has no key {ref[1]!r} (or is not readable)",
+        )
+    return value.strip()
+
+
+def redis_url_of(
+    namespace: str,
+    install: Mapping[str, Any] | None,
+    read_secret: Callable[[str, str], str | None],
+) -> str:
+    """The Redis URL ``install`` (``namespace``'s OTelGuard) names: ``spec.storage.redis.url``, or the value
+    of ``urlSecretRef`` read through ``read_secret(name, key)``. Raises StoreUnavailable."""
+    if install is None:
+        raise _no_installation(namespace, "the Redis of its eval workers")
+    spec = _storage(install, "redis")
+    if spec.get("url"):
+        return str(spec["url"]).strip()
+    ref = spec.get("urlSecretRef") or {}
+    if not ref.get("name") or not ref.get("key"):
+        raise StoreUnavailable("NoInstallation", f"OTelGuard in {namespace} names no Redis URL")
+    where = (str(ref["name"]), str(ref["key"]))
+    return _secret_value(namespace, where, "spec.storage.redis.urlSecretRef", read_secret(*where))
+
+
 class NamespaceStores:
     def __init__(self, kube: KubeApi, data_dir: Path) -> None:
         self.kube = kube
@@ -34,19 +86,14 @@ class NamespaceStores:
         self._lock = threading.Lock()
         self._databases: dict[str, postgres.Database] = {}
         self._clickhouse: dict[str, clickhouse.ClickHouseTransport] = {}
+        self._redis: dict[str, redis.Redis] = {}
 
     def installation(self, namespace: str) -> Mapping[str, Any] | None:
         items = sorted(self.kube.list_custom("otelguards", namespace), key=lambda o: o["metadata"]["name"])
         return items[0] if items else None
 
     def _secret(self, namespace: str, ref: tuple[str, str], what: str) -> str:
-        value = self.kube.read_secret(namespace, *ref)
-        if value is None:
-            raise StoreUnavailable(
-                "SecretNotFound",
-                f"{what}: Secret {namespace}/{ref[0]} has no key {ref[1]!r} (or is not readable)",
-            )
-        return value.strip()
+        return _secret_value(namespace, ref, what, self.kube.read_secret(namespace, *ref))
 
     def database_for_dsn(self, dsn: str) -> postgres.Database:
         with self._lock:
@@ -65,17 +112,36 @@ class NamespaceStores:
         """The Postgres of ``namespace``'s OTelGuard installation."""
         install = self.installation(namespace)
         if install is None:
-            raise StoreUnavailable(
-                "NoInstallation",
-                f"no OTelGuard resource in namespace {namespace}: it names the Postgres this is stored in",
-            )
-        ref = (((install.get("spec") or {}).get("storage") or {}).get("postgres") or {}).get(
-            "dsnSecretRef"
-        ) or {}
+            raise _no_installation(namespace, "the Postgres this is stored in")
+        ref = _storage(install, "postgres").get("dsnSecretRef") or {}
         if not ref.get("name") or not ref.get("key"):
             raise StoreUnavailable("NoInstallation", f"OTelGuard in {namespace} names no Postgres DSN Secret")
         dsn = self._secret(namespace, (ref["name"], ref["key"]), "spec.storage.postgres.dsnSecretRef")
         return self.database_for_dsn(dsn)
+
+    def redis_url(self, namespace: str) -> str:
+        """The Redis URL of ``namespace``'s OTelGuard installation (the eval workers' broker and counters)."""
+        return redis_url_of(
+            namespace,
+            self.installation(namespace),
+            lambda name, key: self.kube.read_secret(namespace, name, key),
+        )
+
+    def redis_for_url(self, url: str) -> redis.Redis:
+        """One client (connection pool) per URL, opened lazily; connection errors surface on use."""
+        with self._lock:
+            client = self._redis.get(url)
+            if client is None:
+                try:
+                    client = redis.Redis.from_url(url, **_REDIS_TIMEOUTS)
+                except ValueError as exc:
+                    raise StoreUnavailable("StorageUnavailable", f"Redis: invalid URL: {exc}") from None
+                self._redis[url] = client
+            return client
+
+    def redis(self, namespace: str) -> redis.Redis:
+        """A client for the Redis of ``namespace``'s OTelGuard installation."""
+        return self.redis_for_url(self.redis_url(namespace))
 
     def storage(
         self, namespace: str, config: StorageConfig
@@ -109,5 +175,8 @@ class NamespaceStores:
                 db.close()
             for transport in self._clickhouse.values():
                 transport.close()
+            for client in self._redis.values():
+                client.close()
             self._databases.clear()
             self._clickhouse.clear()
+            self._redis.clear()

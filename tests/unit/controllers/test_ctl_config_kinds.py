@@ -10,13 +10,13 @@ from unit.controllers.ctl_support import T1, condition, edited, manifest, ready,
 # -- Evaluator ----------------------------------------------------------------------------------------------
 
 
-def test_evaluator_example_is_stored_and_says_it_is_not_run() -> None:
+def test_evaluator_example_is_stored_and_says_workers_score_it() -> None:
     desired, status = reconcile(manifest("evaluator"), Applied(version=1))
     assert desired.db is not None and desired.db.row.spec["kind"] == "llm-judge"
     assert ready(status) == (
         "True",
         "Stored",
-        "stored as version 1; spans are not evaluated yet: this OTelGuard release has no eval workers",
+        "stored as version 1; eval workers score sampled matching spans as they are ingested",
     )
 
 

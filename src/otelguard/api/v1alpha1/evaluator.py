@@ -183,6 +183,7 @@ class EvaluatorStatus(StatusBase):
     scored_spans: int | None = Field(None, ge=0, description="Spans scored so far.")
     errors: int | None = Field(None, ge=0, description="Evaluations that failed so far.")
     judge_cost_usd: float | None = Field(None, ge=0, description="Cost of judge calls so far, in US dollars.")
+    spans_per_minute: int | None = Field(None, ge=0, description="Spans scored in the last complete minute.")
 
 
 class Evaluator(Resource):
