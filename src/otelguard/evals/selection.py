@@ -15,9 +15,9 @@ import queue
 import threading
 import time
 import zlib
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from celery import Celery
 
@@ -31,6 +31,8 @@ __all__ = [
     "ActiveEvaluator",
     "EvalEnqueuer",
     "Snapshot",
+    "SpanLike",
+    "active_evaluator",
     "build_payloads",
     "postgres_snapshot",
     "sampled",
@@ -46,6 +48,47 @@ EXPECTED_ATTR = "otelguard.eval.expected"
 CONTEXT_ATTR = "otelguard.eval.context"
 
 
+class SpanLike(Protocol):
+    """What selection reads of a span: a fresh ``SpanRecord`` or a stored span read back for a backfill."""
+
+    @property
+    def project_id(self) -> str: ...
+    @property
+    def trace_id(self) -> str: ...
+    @property
+    def span_id(self) -> str: ...
+    @property
+    def session_id(self) -> str: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def model(self) -> str: ...
+    @property
+    def tags(self) -> list[str]: ...
+    @property
+    def prompt_name(self) -> str: ...
+    @property
+    def prompt_version(self) -> int: ...
+    @property
+    def input(self) -> str: ...
+    @property
+    def output(self) -> str: ...
+    @property
+    def start_time(self) -> int: ...
+    @property
+    def end_time(self) -> int: ...
+    @property
+    def total_cost(self) -> float: ...
+    @property
+    def cost_source(self) -> str: ...
+    @property
+    def status_code(self) -> str: ...
+    @property
+    def attributes(self) -> Mapping[str, str]: ...
+
+
 @dataclass(frozen=True, slots=True)
 class ActiveEvaluator:
     namespace: str
@@ -58,7 +101,7 @@ class ActiveEvaluator:
     def ref(self) -> str:
         return f"{self.namespace}/{self.name}"
 
-    def matches(self, record: SpanRecord, project_name: str | None) -> bool:
+    def matches(self, record: SpanLike, project_name: str | None) -> bool:
         t = self.spec.target
         if t.projects and project_name not in t.projects:
             return False
@@ -87,7 +130,7 @@ def sampled(span_id: str, evaluator: str, rate: float) -> bool:
     return zlib.crc32(f"{evaluator}\x00{span_id}".encode()) < rate * 0x1_0000_0000
 
 
-def subject_from_record(r: SpanRecord) -> EvalSubject:
+def subject_from_record(r: SpanLike) -> EvalSubject:
     return EvalSubject(
         project_id=r.project_id,
         trace_id=r.trace_id,
@@ -121,7 +164,7 @@ def payload(evaluator: ActiveEvaluator, subjects: Sequence[EvalSubject], now: fl
     }
 
 
-def build_payloads(snapshot: Snapshot, records: Iterable[SpanRecord], now: float) -> list[dict[str, Any]]:
+def build_payloads(snapshot: Snapshot, records: Iterable[SpanLike], now: float) -> list[dict[str, Any]]:
     """The task payloads for ``records``: per evaluator, its matching sampled spans in batches."""
     chosen: dict[str, list[EvalSubject]] = {}
     for record in records:
@@ -137,17 +180,24 @@ def build_payloads(snapshot: Snapshot, records: Iterable[SpanRecord], now: float
     return out
 
 
+def active_evaluator(row: postgres.StoredResource) -> ActiveEvaluator | None:
+    """The stored Evaluator row as a selector; None when its spec no longer validates (stored by an older
+    release with a different schema: skipped, never stalling selection)."""
+    try:
+        spec = EvaluatorSpec.model_validate(row.spec)
+    except ValueError:
+        log.warning("Evaluator %s/%s: stored spec no longer validates", row.namespace, row.name)
+        return None
+    return ActiveEvaluator(row.namespace, row.name, row.version, spec, row.spec)
+
+
 def postgres_snapshot(db: postgres.Database) -> Callable[[], Snapshot]:
     def load() -> Snapshot:
         evaluators = []
         for row in postgres.list_resources(db, "Evaluator"):
-            try:
-                spec = EvaluatorSpec.model_validate(row.spec)
-            except ValueError:  # stored by an older release with a different schema: skip, don't stall
-                log.warning("Evaluator %s/%s: stored spec no longer validates", row.namespace, row.name)
-                continue
-            if not spec.suspend:
-                evaluators.append(ActiveEvaluator(row.namespace, row.name, row.version, spec, row.spec))
+            found = active_evaluator(row)
+            if found is not None and not found.spec.suspend:
+                evaluators.append(found)
         names = {p.id: p.name for p in postgres.list_projects(db)}
         return Snapshot(tuple(evaluators), names)
 

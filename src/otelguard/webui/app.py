@@ -9,6 +9,7 @@ from fastapi.responses import JSONResponse
 
 from otelguard import __version__
 from otelguard.webui.context import ApiContext
+from otelguard.webui.routers import evaluators as evaluators_router
 from otelguard.webui.routers import feedback as feedback_router
 from otelguard.webui.routers import guard, guardrail_events, health, metrics, sessions, spans, traces, users
 from otelguard.webui.routers import scores as scores_router
@@ -49,5 +50,6 @@ def create_app(context: ApiContext) -> FastAPI:
     app.include_router(guardrail_events.router)
     app.include_router(scores_router.router)
     app.include_router(feedback_router.router)
+    app.include_router(evaluators_router.router)
     register_static(app)  # last: its catch-all serves the web UI's client-side routes
     return app

@@ -130,3 +130,62 @@ def test_evaluator_spec_change_is_picked_up_without_restart(up: Platform) -> Non
 
     items = eventually(scored)
     assert items[0]["value"] == 1.0 and items[0]["evaluator_version"] == "2"
+
+
+LATE = """\
+apiVersion: otelguard.io/v1alpha1
+kind: Evaluator
+metadata: {name: late, namespace: default}
+spec:
+  kind: heuristic
+  suspend: true   # nothing is scored at ingest: only the backfill below scores
+  target: {spanKinds: [llm]}
+  heuristic: {type: contains, params: {substring: refund, caseInsensitive: true}}
+  score: {name: late_refund, dataType: boolean}
+"""
+
+
+def test_backfill_scores_stored_spans_once(up: Platform) -> None:
+    import httpx
+
+    mine = send(up, ["a refund, late", "no"])
+    (Path(str(up.manifests)) / "late.yaml").write_text(LATE)
+    eventually(lambda: any(e["name"] == "late" for e in up.get("/api/v1/evaluators").json()["items"]))
+    now = time.time()
+    body = {
+        "from": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now - 3600)),
+        "to": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now + 60)),
+    }
+
+    def post(path: str, payload: dict[str, Any]) -> httpx.Response:
+        return httpx.post(f"{up.api_url}{path}", json=payload, headers=up.auth, timeout=30)
+
+    def backfilled() -> dict[str, Any]:  # once both new spans are stored
+        r = post("/api/v1/evaluators/late/backfill", body)
+        assert r.status_code == 202, r.text
+        return dict(r.json()) if r.json()["spans_read"] >= 2 else {}
+
+    got = eventually(backfilled)
+    # only LLM spans are read (the target's spanKinds), all of them sampled (rate 1)
+    assert got["matched"] == got["spans_read"] and got["evaluator"] == "default/late"
+
+    def scores() -> dict[str, float]:
+        items = up.get("/api/v1/scores", name="late_refund", limit=1000).json()["items"]
+        by_span = {i["span_id"]: i["value"] for i in items}
+        return by_span if len(by_span) >= got["matched"] else {}
+
+    by_span = eventually(scores)
+    assert len(by_span) == got["matched"] and set(mine) <= by_span.keys()
+    assert [by_span[s] for s in mine] == [1.0, 0.0]
+    assert post("/api/v1/evaluators/late/backfill", body).status_code == 202  # again: nothing scored twice
+    time.sleep(3)
+    assert len(up.get("/api/v1/scores", name="late_refund", limit=1000).json()["items"]) == got["matched"]
+
+    assert post("/api/v1/evaluators/nope/backfill", body).status_code == 404
+    assert (
+        post("/api/v1/evaluators/late/backfill", {"from": body["to"], "to": body["from"]}).status_code == 400
+    )
+    wide = {"from": "2020-01-01T00:00:00Z", "to": "2020-06-01T00:00:00Z"}
+    assert post("/api/v1/evaluators/late/backfill", wide).status_code == 400
+    assert post("/api/v1/evaluators/late/backfill", {**body, "extra": 1}).status_code == 422
+    assert post("/api/v1/evaluators/late/backfill", {**body, "from": "yesterday"}).status_code == 422
