@@ -60,13 +60,18 @@ def _run(
     api: bool,
     collector: bool,
     manifests: Path | None = None,
+    eval_workers: int = 0,
 ) -> None:
     from otelguard.local.runtime import Ports, serve
 
     _logging()
     ports = Ports(host=host, api=api_port, otlp_http=http_port, otlp_grpc=grpc_port)
     try:
-        asyncio.run(serve(settings, ports, api=api, collector=collector, manifests=manifests))
+        asyncio.run(
+            serve(
+                settings, ports, api=api, collector=collector, manifests=manifests, eval_workers=eval_workers
+            )
+        )
     except OSError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from None
@@ -88,10 +93,24 @@ def up(
             "changes are applied, removed manifests pruned (local GitOps mode).",
         ),
     ] = None,
+    workers: Annotated[
+        int,
+        typer.Option("--workers", min=0, max=32, help="Eval worker processes (0: spans are not evaluated)."),
+    ] = 1,
 ) -> None:
     """Run the whole platform in one process on embedded stores (chDB, Postgres, Redis)."""
     settings = _settings(data_dir)
-    _run(settings, host, port, otlp_http_port, otlp_grpc_port, api=True, collector=True, manifests=manifests)
+    _run(
+        settings,
+        host,
+        port,
+        otlp_http_port,
+        otlp_grpc_port,
+        api=True,
+        collector=True,
+        manifests=manifests,
+        eval_workers=workers,
+    )
 
 
 def _require_external(settings: Settings, what: str) -> None:
@@ -486,6 +505,56 @@ def operator(
         metrics_port=metrics_port or None,
         data_dir=_settings(data_dir).data_dir,
         log_level=log_level,
+    )
+
+
+@app.command()
+def worker(
+    concurrency: Annotated[
+        int | None,
+        typer.Option(
+            "--concurrency", min=1, max=256, help="Tasks in parallel [env OTELGUARD_WORKER_CONCURRENCY; 4]."
+        ),
+    ] = None,
+    pool: Annotated[
+        str,
+        typer.Option("--pool", help="threads (judges: I/O-bound), prefork or solo (heuristics: CPU-bound)."),
+    ] = "threads",
+    manifests: Annotated[
+        Path | None,
+        typer.Option(
+            "--manifests", exists=True, help="Resolve judge API-key Secrets from this manifest directory."
+        ),
+    ] = None,
+) -> None:
+    """Run an eval worker: scores sampled spans for Evaluators (Celery on OTELGUARD_REDIS_URL)."""
+    import os
+
+    from otelguard.evals.worker import chain_resolvers, env_secret_resolver, run_worker
+
+    if pool not in ("threads", "prefork", "solo"):
+        raise typer.BadParameter(f"unknown pool {pool!r}: threads, prefork or solo")
+    settings = _settings(None)
+    if settings.redis_url is None:
+        typer.echo("error: `otelguard worker` needs OTELGUARD_REDIS_URL (the eval queue's Redis)", err=True)
+        raise typer.Exit(2)
+    resolvers = [env_secret_resolver()]
+    if manifests is not None:
+        from otelguard.local.manifests import load_manifests
+
+        # Re-read on each lookup: an evaluator is built once per version, and a Secret may be added later.
+        resolvers.append(lambda ns, name, key: load_manifests([manifests]).secret_value(ns, name, key))
+    elif os.environ.get("KUBERNETES_SERVICE_HOST"):
+        from otelguard.operator.kube import KubeApi
+
+        resolvers.append(KubeApi().read_secret)
+    _logging()
+    env_concurrency = os.environ.get("OTELGUARD_WORKER_CONCURRENCY", "4")
+    run_worker(
+        settings.redis_url,
+        chain_resolvers(*resolvers),
+        concurrency=concurrency or int(env_concurrency),
+        pool=pool,
     )
 
 

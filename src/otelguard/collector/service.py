@@ -10,6 +10,7 @@ from otelguard.auth import KeyCache
 from otelguard.collector.durable_queue import DurableQueue
 from otelguard.collector.grpc_receiver import TraceServiceHandler
 from otelguard.collector.http_receiver import OtlpHttpApp
+from otelguard.collector.ingest_guard import IngestGuard
 from otelguard.collector.pipeline import IngestStage, Pipeline
 from otelguard.collector.price_book import PriceBook
 from otelguard.collector.spool import Spool
@@ -33,7 +34,13 @@ class Collector:
         spool_dir: Path | None = None,
         stages: Sequence[IngestStage] = (),
         after_write: Sequence[AfterWriteFn] = (),
+        ingest_guard: IngestGuard | None = None,
     ) -> None:
+        # The ingest guard checks spans before they are spooled and writes its events after their batch.
+        self.ingest_guard = ingest_guard
+        if ingest_guard is not None:
+            stages = [*stages, ingest_guard]
+            insert = ingest_guard.wrap_insert(insert)
         self.queue = DurableQueue(
             Spool(spool_dir or settings.data_dir / "spool"), max_spans=settings.max_queue_spans
         )
@@ -54,6 +61,8 @@ class Collector:
         self.grpc_handler = TraceServiceHandler(self.pipeline, keys)
 
     def start(self) -> None:
+        if self.ingest_guard is not None:  # before the replay: replayed spans are checked too
+            self.ingest_guard.start()
         replayed = self.queue.recover(self.pipeline.decode_stored)
         if replayed:
             log.info("replaying %d spooled requests not yet in the store", replayed)
@@ -64,3 +73,5 @@ class Collector:
         self.http_app.ready = False
         self.queue.close()
         self.writer.stop(timeout_s)
+        if self.ingest_guard is not None:
+            self.ingest_guard.close()

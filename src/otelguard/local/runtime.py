@@ -17,21 +17,27 @@ import contextlib
 import logging
 import signal
 import socket
-from collections.abc import Callable, Generator
+from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import uvicorn
 
 from otelguard.collector.grpc_receiver import make_server
+from otelguard.collector.ingest_guard import IngestGuard, clickhouse_event_sink
 from otelguard.collector.service import Collector
+from otelguard.evals.app import create_celery
+from otelguard.evals.backfill import CeleryEvaluationQueue
+from otelguard.local.evals import LocalEvals
 from otelguard.local.gitops import GitOpsLoop, Pass, Reconciler
 from otelguard.local.stores import Stores, bootstrap_default_project, open_stores
+from otelguard.model import SpanRecord
 from otelguard.settings import Settings
+from otelguard.storage import postgres
 from otelguard.storage.clickhouse import insert_spans
 from otelguard.webui.app import create_app
 from otelguard.webui.context import ApiContext
-from otelguard.webui.guard_service import GuardService
+from otelguard.webui.guard_service import GuardService, postgres_policy_loader
 
 log = logging.getLogger(__name__)
 
@@ -82,11 +88,23 @@ def _uvicorn(app: object) -> _Server:
     return _Server(config)
 
 
-def _insert(stores: Stores) -> Callable[..., None]:
-    def insert(records: object, token: str) -> None:
-        insert_spans(stores.clickhouse, records, dedup_token=token)  # type: ignore[arg-type]
+def _insert(stores: Stores, evals: LocalEvals | None) -> Callable[..., None]:
+    def insert(records: Sequence[SpanRecord], token: str) -> None:
+        insert_spans(stores.clickhouse, records, dedup_token=token)
+        if evals is not None:  # only written spans are evaluated; a replayed batch samples the same ones
+            evals.offer(records)
 
     return insert
+
+
+def _ingest_guard(stores: Stores, settings: Settings) -> IngestGuard:
+    """Ingest-stage GuardrailPolicies, reloaded from Postgres like the guard API's; events to ClickHouse."""
+    return IngestGuard(
+        postgres_policy_loader(stores.db),
+        lambda: [(p.id, p.name) for p in postgres.list_projects(stores.db)],
+        clickhouse_event_sink(stores.clickhouse),
+        max_text_chars=settings.max_body_bytes,
+    )
 
 
 async def serve(
@@ -96,16 +114,19 @@ async def serve(
     api: bool = True,
     collector: bool = True,
     manifests: Path | None = None,
+    eval_workers: int = 0,
     announce: Callable[[str], None] = print,
 ) -> None:
     """Run the API and/or the collector until SIGINT/SIGTERM; with both (``otelguard up``) or
-    ``manifests``, also the local GitOps loop."""
+    ``manifests``, also the local GitOps loop. With a collector and Redis, spans are offered to
+    Evaluators and queued scores are written; ``eval_workers`` worker processes are started too."""
     stores = await asyncio.to_thread(open_stores, settings, with_redis=api and collector)
     running: Collector | None = None
     gitops: GitOpsLoop | None = None
     gitops_stop = asyncio.Event()
     gitops_task: asyncio.Task[None] | None = None
     guard: GuardService | None = None
+    evals: LocalEvals | None = None
     try:
         generated = bootstrap_default_project(stores.db, settings.api_key)
         first: Pass | None = None
@@ -118,7 +139,10 @@ async def serve(
         keys = stores.key_cache()
         if api:  # the guard API: policies hot-reloaded from Postgres, events written in the background
             guard = await asyncio.to_thread(stores.guard_service().start)
-        context = ApiContext(clickhouse=stores.clickhouse, keys=keys, guard=guard, postgres=stores.db)
+        queue = CeleryEvaluationQueue(create_celery(stores.redis_url)) if stores.redis_url else None
+        context = ApiContext(
+            clickhouse=stores.clickhouse, keys=keys, guard=guard, postgres=stores.db, evaluations=queue
+        )
         servers: list[tuple[_Server, socket.socket]] = []
         grpc_server = None
         lines: list[str] = []
@@ -127,7 +151,18 @@ async def serve(
             base = f"http://{ports.host}:{ports.api}"
             lines.append(f"API and UI {base}  (OpenAPI {base}/api/docs)")
         if collector:
-            running = Collector(settings, insert=_insert(stores), keys=keys, prices=stores.price_book())
+            if stores.redis_url is not None:
+                evals = LocalEvals(
+                    stores.db, stores.clickhouse, stores.redis_url, workers=eval_workers, manifests=manifests
+                )
+                await asyncio.to_thread(evals.start)
+            running = Collector(
+                settings,
+                insert=_insert(stores, evals),
+                keys=keys,
+                prices=stores.price_book(),
+                ingest_guard=_ingest_guard(stores, settings),
+            )
             running.start()
             servers.append((_uvicorn(running.http_app), _bind(ports.host, ports.otlp_http, "OTLP/HTTP")))
             grpc_server, _ = make_server(
@@ -175,6 +210,8 @@ async def serve(
             await asyncio.to_thread(guard.close)
         if running is not None:
             await asyncio.to_thread(running.stop)
+        if evals is not None:  # after the collector: its last batches are offered, then scores drained
+            await asyncio.to_thread(evals.stop)
         await asyncio.to_thread(stores.close)
     announce("stopped")
 

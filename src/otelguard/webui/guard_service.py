@@ -9,9 +9,10 @@ applies to a project when its ``selector.projects`` is empty or lists that proje
 labels selectors match the request). A policy named in a request must be visible to the caller by the same
 rule, else it is unknown (404); it may be named ``namespace/name`` or just ``name`` when that is unique.
 
-Hot reload. A poller reads the rows every ``reload_interval_s`` (through ``list_resources``) and, when the
-set of (name, version, spec hash, updated_at) changed, recompiles (unchanged rows reuse their compiled
-policy) and swaps the engine's snapshot atomically: a check in flight keeps the snapshot it started with.
+Hot reload. ``guardrails.policy_source.PolicySource`` (shared with the collector's ingest stage) polls the
+rows every ``reload_interval_s`` (through ``list_resources``) and, when the set of (name, version, spec hash,
+updated_at) changed, recompiles (unchanged rows reuse their compiled policy) and swaps the engine's snapshot
+atomically: a check in flight keeps the snapshot it started with.
 
 Cache. Results are cached in a bounded LRU keyed by (content hash of text, input and context, stage,
 project name, model, labels, named policy, snapshot version); a reload changes the version, so a stale
@@ -42,7 +43,6 @@ from typing import Any
 from prometheus_client import Counter, Gauge, Histogram
 
 from otelguard.guardrails import (
-    Engine,
     GuardrailError,
     GuardrailEvent,
     GuardResult,
@@ -53,7 +53,8 @@ from otelguard.guardrails import (
     UnknownPolicy,
     UnknownStage,
 )
-from otelguard.guardrails.policy import CompiledPolicy, compile_all
+from otelguard.guardrails.policy import CompiledPolicy
+from otelguard.guardrails.policy_source import PolicyRow, PolicySource
 from otelguard.storage import postgres
 from otelguard.storage.clickhouse import ClickHouseTransport, insert_guardrail_events
 
@@ -129,16 +130,6 @@ class GuardConfig:
     def max_body_bytes(self) -> int:
         """A single check's request body: its texts (input + output + context) and JSON overhead."""
         return 3 * self.max_text_bytes * 2 + 64 * 1024  # escaped JSON may double the size
-
-
-@dataclass(frozen=True, slots=True)
-class PolicyRow:
-    """One stored policy: engine name (``namespace/name``), version, compiled spec, change fingerprint."""
-
-    name: str
-    version: int
-    spec: Mapping[str, Any]
-    fingerprint: tuple[Any, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -346,12 +337,10 @@ class GuardService:
         config: GuardConfig | None = None,
     ) -> None:
         self.config = config or GuardConfig()
-        self._loader = loader
-        self.engine = Engine()
-        self._fingerprint: tuple[Any, ...] | None = None
-        self._compiled: dict[tuple[str, Any], CompiledPolicy] = {}
-        self.errors: dict[str, str] = {}
-        self._reload_lock = threading.Lock()
+        self.source = PolicySource(
+            loader, reload_interval_s=self.config.reload_interval_s, on_reload=self._reloaded, label="guard"
+        )
+        self.engine = self.source.engine
         self._cache: OrderedDict[tuple[Any, ...], GuardResult] = OrderedDict()
         self._cache_lock = threading.Lock()
         self.writer = (
@@ -364,75 +353,38 @@ class GuardService:
             if sink is not None
             else None
         )
-        self._stop = threading.Event()
-        self._poller: threading.Thread | None = None
 
     # -- lifecycle ---------------------------------------------------------------------------------------
     def start(self, *, poll: bool = True) -> GuardService:
-        try:
-            self.reload()
-        except Exception:  # serve with no policies; the poller retries
-            log.exception("guard: loading GuardrailPolicy rows failed")
+        self.source.start(poll=poll)  # serves with no policies if the first load fails; the poller retries
         if self.writer is not None:
             self.writer.start()
-        if poll:
-            self._poller = threading.Thread(target=self._poll, name="guard-reload", daemon=True)
-            self._poller.start()
         return self
 
     def close(self) -> None:
-        self._stop.set()
-        if self._poller is not None:
-            self._poller.join(5)
+        self.source.close()
         if self.writer is not None:
             self.writer.close()
-
-    def _poll(self) -> None:
-        while not self._stop.wait(self.config.reload_interval_s):
-            try:
-                self.reload()
-            except Exception:
-                log.exception("guard: reloading GuardrailPolicy rows failed; keeping the current snapshot")
 
     @property
     def snapshot(self) -> Snapshot:
         return self.engine.snapshot
 
+    @property
+    def errors(self) -> dict[str, str]:
+        """Policies that do not compile: name → error."""
+        return self.source.errors
+
     def reload(self) -> bool:
         """Read the rows; swap the snapshot when they changed. True when a new snapshot was installed."""
-        with self._reload_lock:
-            rows = sorted(self._loader(), key=lambda r: r.name)
-            fingerprint = tuple(r.fingerprint for r in rows)
-            if fingerprint == self._fingerprint:
-                return False
-            compiled: dict[tuple[str, Any], CompiledPolicy] = {}
-            todo = []
-            for row in rows:
-                key = (row.name, row.fingerprint)
-                cached = self._compiled.get(key)
-                if cached is not None:
-                    compiled[key] = cached
-                else:
-                    todo.append(row)
-            ok, failed = compile_all([(r.name, r.version, r.spec) for r in todo])
-            by_name = {p.name: p for p in ok}
-            for row in todo:
-                if row.name in by_name:
-                    compiled[(row.name, row.fingerprint)] = by_name[row.name]
-            errors = {name: str(exc) for name, exc in failed.items()}
-            for name, message in errors.items():
-                if self.errors.get(name) != message:
-                    log.warning("guard: GuardrailPolicy %s does not compile, skipped: %s", name, message)
-            self.errors = {n: m for n, m in self.errors.items() if n in errors} | errors
-            self._compiled = compiled
-            self.engine.swap(compiled.values())
-            self._fingerprint = fingerprint
-            POLICIES_LOADED.set(len(compiled))
-            POLICY_ERRORS.set(len(errors))
-            RELOADS.inc()
-            with self._cache_lock:
-                self._cache.clear()
-            return True
+        return self.source.reload()
+
+    def _reloaded(self, source: PolicySource) -> None:
+        POLICIES_LOADED.set(len(source.snapshot.policies))
+        POLICY_ERRORS.set(len(source.errors))
+        RELOADS.inc()
+        with self._cache_lock:
+            self._cache.clear()
 
     # -- checks ------------------------------------------------------------------------------------------
     def resolve_policy(self, snapshot: Snapshot, name: str, project_name: str) -> str:
