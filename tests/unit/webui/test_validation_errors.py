@@ -1,4 +1,5 @@
-"""The API's 422 for a request FastAPI itself rejects never echoes the input (a lone surrogate made it a 500)."""
+"""The API's 422 for a request FastAPI itself rejects never echoes the input: a lone surrogate in it made
+the 422 a 500."""
 
 from __future__ import annotations
 
@@ -23,7 +24,8 @@ def test_a_lone_surrogate_in_a_rejected_field_is_a_422_not_a_500() -> None:
         return body.count
 
     with TestClient(app) as client:
-        r = client.post("/probe", content=b'{"count": "\\ud800"}', headers={"content-type": "application/json"})
+        headers = {"content-type": "application/json"}
+        r = client.post("/probe", content=b'{"count": "\\ud800"}', headers=headers)
         assert r.status_code == 422, r.text
         assert r.json()["detail"][0]["loc"] == ["body", "count"]
         assert "input" not in r.json()["detail"][0]
