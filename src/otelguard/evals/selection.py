@@ -23,6 +23,7 @@ from celery import Celery
 
 from otelguard.api.v1alpha1.evaluator import EvaluatorSpec
 from otelguard.evals.app import EVAL_QUEUE, EVALUATE_TASK
+from otelguard.evals.message_text import message_text
 from otelguard.evals.subject import EvalSubject
 from otelguard.model import SpanRecord
 from otelguard.storage import postgres
@@ -139,8 +140,8 @@ def subject_from_record(r: SpanLike) -> EvalSubject:
         name=r.name,
         kind=r.kind,
         model=r.model,
-        input=r.input[:FIELD_LIMIT],
-        output=r.output[:FIELD_LIMIT],
+        input=message_text(r.input)[:FIELD_LIMIT],
+        output=message_text(r.output)[:FIELD_LIMIT],
         start_ns=r.start_time,
         latency_ms=max(0, r.end_time - r.start_time) / 1e6,
         cost_usd=r.total_cost if r.cost_source else None,
