@@ -1,5 +1,5 @@
 import { MutationCache, QueryCache, QueryClient, QueryClientProvider } from "@tanstack/react-query";
-import { useSyncExternalStore } from "react";
+import { lazy, Suspense, useSyncExternalStore } from "react";
 import { BrowserRouter, Navigate, Route, Routes, useLocation } from "react-router";
 import { ApiError } from "./lib/api";
 import { getApiKey, setApiKey, subscribeApiKey } from "./lib/auth";
@@ -13,6 +13,18 @@ import { Users } from "./pages/Users";
 import { Overview } from "./pages/Overview";
 import { UserDetail } from "./pages/UserDetail";
 import { GuardrailEvents } from "./pages/GuardrailEvents";
+import { Skeleton } from "./components/Skeleton";
+
+// Pages opened less often load on demand, keeping the first render (traces, overview) small.
+const Prompts = lazy(() => import("./pages/Prompts").then((m) => ({ default: m.Prompts })));
+const PromptDetail = lazy(() => import("./pages/PromptDetail").then((m) => ({ default: m.PromptDetail })));
+const SessionDetail = lazy(() => import("./pages/SessionDetail").then((m) => ({ default: m.SessionDetail })));
+const Compare = lazy(() => import("./pages/Compare").then((m) => ({ default: m.Compare })));
+const Scores = lazy(() => import("./pages/Scores").then((m) => ({ default: m.Scores })));
+
+function Lazy({ children }: { children: React.ReactNode }) {
+  return <Suspense fallback={<Skeleton height={240} />}>{children}</Suspense>;
+}
 
 function onError(err: unknown) {
   if (err instanceof ApiError && err.status === 401) {
@@ -60,9 +72,14 @@ export function App() {
             <Route path="/traces" element={<Traces />} />
             <Route path="/traces/:traceId" element={<TraceDetail />} />
             <Route path="/sessions" element={<Sessions />} />
+            <Route path="/sessions/:sessionId" element={<Lazy><SessionDetail /></Lazy>} />
+            <Route path="/compare" element={<Lazy><Compare /></Lazy>} />
             <Route path="/users" element={<Users />} />
             <Route path="/users/:userId" element={<UserDetail />} />
             <Route path="/guardrails" element={<GuardrailEvents />} />
+            <Route path="/scores" element={<Lazy><Scores /></Lazy>} />
+            <Route path="/prompts" element={<Lazy><Prompts /></Lazy>} />
+            <Route path="/prompts/:name" element={<Lazy><PromptDetail /></Lazy>} />
           </Route>
           <Route path="*" element={<Navigate to="/" replace />} />
         </Routes>

@@ -41,7 +41,7 @@ def test_names_with_type_count_sources_and_range(api: Api) -> None:
     assert r.status_code == 200, r.text
     body = r.json()
     by_name = {i["name"]: i for i in body["items"]}
-    assert [i["name"] for i in body["items"]][0] == "relevance"  # most scored first
+    assert body["items"][0]["name"] == "relevance"  # most scored first
     assert set(by_name) == {"relevance", "thumbs", "tone"}  # the default window is 7 days
     assert by_name["relevance"]["count"] == 3
     assert by_name["relevance"]["sources"] == ["annotation", "api", "evaluator"]

@@ -47,6 +47,14 @@ export const IconSortDown = (p: P) => base(p, <path d="m6 9 6 6 6-6" />);
 export const IconSortUp = (p: P) => base(p, <path d="m18 15-6-6-6 6" />);
 export const IconRefresh = (p: P) =>
   base(p, <><path d="M21 12a9 9 0 1 1-3-6.7L21 8" /><path d="M21 3v5h-5" /></>);
+export const IconPrompts = (p: P) =>
+  base(p, <><path d="M14 3H7a2 2 0 0 0-2 2v14a2 2 0 0 0 2 2h10a2 2 0 0 0 2-2V8z" /><path d="M14 3v5h5" /><path d="m9.5 12-2 2 2 2" /><path d="m14.5 12 2 2-2 2" /></>);
+export const IconFolder = (p: P) =>
+  base(p, <path d="M3 7a2 2 0 0 1 2-2h4l2 2h8a2 2 0 0 1 2 2v8a2 2 0 0 1-2 2H5a2 2 0 0 1-2-2z" />);
+export const IconScores = (p: P) =>
+  base(p, <><path d="M12 3l2.6 5.6 6.1.7-4.5 4.2 1.2 6L12 16.6 6.6 19.5l1.2-6L3.3 9.3l6.1-.7z" /></>);
+export const IconDiff = (p: P) =>
+  base(p, <><path d="M12 3v18" /><rect x="3" y="5" width="6" height="14" rx="1.5" /><rect x="15" y="5" width="6" height="14" rx="1.5" /></>);
 
 export const IconLogo = (p: P) => (
   <svg width="28" height="28" viewBox="0 0 32 32" aria-hidden="true" {...p}>

@@ -2,7 +2,7 @@ import { NavLink, Outlet, useNavigate } from "react-router";
 import { useQueryClient } from "@tanstack/react-query";
 import { getApiKey, maskKey, setApiKey } from "../lib/auth";
 import { useTheme } from "../lib/theme";
-import { IconGuardrails, IconLogo, IconLogout, IconMoon, IconOverview, IconSessions, IconSun, IconTraces, IconUsers } from "./Icons";
+import { IconGuardrails, IconLogo, IconLogout, IconMoon, IconOverview, IconPrompts, IconScores, IconSessions, IconSun, IconTraces, IconUsers } from "./Icons";
 
 const NAV = [
   { to: "/", label: "Overview", Icon: IconOverview },
@@ -10,6 +10,8 @@ const NAV = [
   { to: "/sessions", label: "Sessions", Icon: IconSessions },
   { to: "/users", label: "Users", Icon: IconUsers },
   { to: "/guardrails", label: "Guardrails", Icon: IconGuardrails },
+  { to: "/scores", label: "Scores", Icon: IconScores },
+  { to: "/prompts", label: "Prompts", Icon: IconPrompts },
 ];
 
 export function ThemeToggle() {

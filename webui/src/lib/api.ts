@@ -149,3 +149,44 @@ export async function apiGet<T>(path: string, params: Params = {}, key = getApiK
   }
   return (await res.json()) as T;
 }
+
+/** An `ApiError` that keeps the response's `detail` as sent (e.g. the prompt compiler's structured 422). */
+export class ApiDetailError extends ApiError {
+  constructor(
+    status: number,
+    message: string,
+    readonly detail: unknown,
+  ) {
+    super(status, message);
+  }
+}
+
+export async function apiPost<T>(path: string, body: unknown, params: Params = {}, key = getApiKey()): Promise<T> {
+  let res: Response;
+  try {
+    res = await fetch(`/api/v1${path}${buildQuery(params)}`, {
+      method: "POST",
+      headers: { "content-type": "application/json", accept: "application/json", ...(key ? { authorization: `Bearer ${key}` } : {}) },
+      body: JSON.stringify(body),
+    });
+  } catch {
+    throw new ApiError(0, "Cannot reach the OTelGuard API. Is the server running?");
+  }
+  if (!res.ok) {
+    let detail: unknown = res.statusText || `HTTP ${res.status}`;
+    try {
+      const parsed: unknown = await res.json();
+      if (parsed && typeof parsed === "object" && "detail" in parsed) detail = (parsed as { detail: unknown }).detail;
+    } catch {
+      /* not JSON */
+    }
+    const message =
+      typeof detail === "string"
+        ? detail
+        : detail && typeof detail === "object" && "message" in detail
+          ? String((detail as { message: unknown }).message)
+          : JSON.stringify(detail);
+    throw new ApiDetailError(res.status, message, detail);
+  }
+  return (await res.json()) as T;
+}

@@ -11,6 +11,8 @@ import { IconAlert, IconArrowLeft, IconChevron } from "../components/Icons";
 import { AttributeTable, JsonViewer } from "../components/JsonViewer";
 import { KindBadge, kindOf } from "../components/KindBadge";
 import { Skeleton } from "../components/Skeleton";
+import { ScoreList, ScoreMarker } from "../components/ScoreViews";
+import { scoresBySpan, type Score } from "../lib/scoreFormat";
 
 const isError = (s: SpanNode) => s.status_code === "error" || Boolean(s.error_type || s.error_message);
 
@@ -23,7 +25,7 @@ function Stat({ label, value, title }: { label: string; value: React.ReactNode; 
   );
 }
 
-function Waterfall({ trace, selected, onSelect }: { trace: Trace; selected: string | null; onSelect: (id: string) => void }) {
+function Waterfall({ trace, selected, onSelect, scores }: { trace: Trace; selected: string | null; onSelect: (id: string) => void; scores?: Map<string, Score[]> }) {
   const [collapsed, setCollapsed] = useState<Set<string>>(new Set());
   const win = useMemo(() => traceWindow(trace.spans), [trace.spans]);
   const rows = useMemo(() => flattenTree(trace.spans, collapsed, win), [trace.spans, collapsed, win]);
@@ -81,6 +83,7 @@ function Waterfall({ trace, selected, onSelect }: { trace: Trace; selected: stri
                 {span.name}
               </span>
               {err && <IconAlert width={14} height={14} className="wf-err-icon" aria-label="error" />}
+              {scores?.get(span.span_id) && <ScoreMarker scores={scores.get(span.span_id)!} />}
             </div>
             <div className="wf-time-col">
               {ticks.map((t) => (
@@ -98,7 +101,7 @@ function Waterfall({ trace, selected, onSelect }: { trace: Trace; selected: stri
   );
 }
 
-function SpanPanel({ span, traceStart }: { span: SpanNode; traceStart: number }) {
+function SpanPanel({ span, traceStart, scores }: { span: SpanNode; traceStart: number; scores?: Score[] }) {
   const err = isError(span);
   const tokens = span.total_tokens ? `${formatTokens(span.input_tokens)} → ${formatTokens(span.output_tokens)}` : null;
   return (
@@ -131,6 +134,14 @@ function SpanPanel({ span, traceStart }: { span: SpanNode; traceStart: number })
             <div>{span.error_message || span.status_message || "The span ended with an error status."}</div>
           </div>
         </div>
+      )}
+      {scores && scores.length > 0 && (
+        <details className="collapsible" open data-testid="span-scores">
+          <summary>
+            Scores <span className="muted">({scores.length})</span>
+          </summary>
+          <ScoreList scores={scores} />
+        </details>
       )}
       <PayloadView title="Input" text={span.input} truncated={span.input_truncated} />
       <PayloadView title="Output" text={span.output} truncated={span.output_truncated} />
@@ -196,6 +207,14 @@ export function TraceDetail() {
   });
   const trace = query.data;
   const spans = useMemo(() => (trace ? allSpans(trace.spans) : []), [trace]);
+  // One request for every score of the trace (span- and trace-level), grouped by span here.
+  const scoreQuery = useQuery({
+    queryKey: ["trace-scores", traceId],
+    queryFn: () => apiGet<{ items: Score[]; next_cursor: string | null }>("/scores", { trace_id: traceId, limit: 1000 }),
+    enabled: /^[0-9a-f]{32}$/i.test(traceId),
+  });
+  const scores = useMemo(() => scoresBySpan(scoreQuery.data?.items ?? []), [scoreQuery.data]);
+  const traceScores = scores.get("") ?? [];
   if (query.isPending) return <DetailSkeleton />;
   if (query.isError || !trace) {
     return (
@@ -236,7 +255,7 @@ export function TraceDetail() {
             {trace.session_id && (
               <>
                 <span className="sep">·</span>
-                <Link to={`/traces?session_id=${encodeURIComponent(trace.session_id)}`}>session {shortId(trace.session_id, 10, 4)}</Link>
+                <Link to={`/sessions/${encodeURIComponent(trace.session_id)}`}>session {shortId(trace.session_id, 10, 4)}</Link>
               </>
             )}
           </div>
@@ -263,11 +282,20 @@ export function TraceDetail() {
           {trace.spans_truncated && <span className="pill pill-warn">span list truncated</span>}
         </div>
       )}
+      {traceScores.length > 0 && (
+        <section className="card trace-scores" aria-label="Trace scores" data-testid="trace-scores">
+          <header className="trace-scores-head">
+            <h3>Trace scores</h3>
+            <span className="muted small">{traceScores.length} on the whole trace</span>
+          </header>
+          <ScoreList scores={traceScores} />
+        </section>
+      )}
       <div className="detail-grid">
         <div className="card wf-card">
-          <Waterfall trace={trace} selected={selected?.span_id ?? null} onSelect={(id) => update({ span: id })} />
+          <Waterfall trace={trace} selected={selected?.span_id ?? null} onSelect={(id) => update({ span: id })} scores={scores} />
         </div>
-        {selected && <SpanPanel key={selected.span_id} span={selected} traceStart={win.start} />}
+        {selected && <SpanPanel key={selected.span_id} span={selected} traceStart={win.start} scores={scores.get(selected.span_id)} />}
       </div>
     </div>
   );
