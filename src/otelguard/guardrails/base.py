@@ -106,3 +106,5 @@ class CheckContext:
     # On the output stage: the prompt that produced the output (relevance, grounding validators).
     input_text: str | None = None
     attempt: int = 1
+    # On the output stage: documents the output should be grounded in (the grounding validator).
+    context: str | None = None

@@ -338,6 +338,7 @@ class Snapshot:
         input_text: str | None = None,
         attempt: int = 1,
         policies: Collection[str] | None = None,
+        context: str | None = None,
     ) -> GuardResult:
         started = _now_ns()
         if stage not in STAGES:
@@ -349,7 +350,7 @@ class Snapshot:
             if unknown:
                 raise UnknownPolicy(sorted(unknown))
         scan = ScanText(s)
-        ctx = CheckContext(stage, request, input_text, attempt)
+        ctx = CheckContext(stage, request, input_text, attempt, context)
         run = _Run(s, stage, request, attempt)
         matched: list[str] = []
         for policy in self.policies:
@@ -643,11 +644,12 @@ class Engine:
         input_text: str | None = None,
         attempt: int = 1,
         policies: Collection[str] | None = None,
+        context: str | None = None,
     ) -> GuardResult:
         """Check ``text`` at ``stage`` (see the module docstring); ``policies`` limits evaluation to those
         names (UnknownPolicy when one does not exist)."""
         return self._snapshot.evaluate(
-            text, stage, request, input_text=input_text, attempt=attempt, policies=policies
+            text, stage, request, input_text=input_text, attempt=attempt, policies=policies, context=context
         )
 
     @property

@@ -36,10 +36,8 @@ __all__ = [
     "register",
 ]
 
-# Named in the GuardrailPolicy controller's provisional list, not implemented yet (embedding tier etc.).
-PLANNED_VALIDATORS = frozenset(
-    {"toxicity", "language", "topic", "relevance", "factual_consistency", "citations"}
-)
+# Named in the GuardrailPolicy controller's provisional list, not implemented yet.
+PLANNED_VALIDATORS = frozenset({"toxicity", "language", "citations"})
 
 
 class ValidatorParams(BaseModel):

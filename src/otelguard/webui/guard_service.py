@@ -445,6 +445,7 @@ class GuardService:
                 meta,
                 input_text=req.input_text,
                 policies=None if policy is None else (policy,),
+                context=req.context,
             )
             cached = False
             if self.config.cache_size > 0:
