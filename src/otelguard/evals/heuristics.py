@@ -55,6 +55,7 @@ from otelguard.evalspec.heuristics import (
     compile_regexes,
     one_or_many,
 )
+from otelguard.guardrails.embedding import embed
 from otelguard.guardrails.patterns import ScanText
 from otelguard.guardrails.validators.output import strip_fences
 
@@ -246,12 +247,14 @@ def similarity(params: Mapping[str, Any]) -> Check:
         if reference is None:
             raise PermanentEvalError("similarity needs params.reference or the span's expected output")
         text, note = _text(subject, p.field)
-        value = lexical_similarity(text, reference[:MAX_TEXT_CHARS], p.method)
-        return Outcome(
-            value >= p.threshold,
-            value,
-            f"lexical {p.method} similarity {value:.3f}; pass ≥ {p.threshold:g}{note}",
-        )
+        if p.method == "embedding":
+            vectors = embed([text, reference])  # the model reads the first 256 word pieces of each
+            value = max(0.0, float(vectors[0] @ vectors[1]))
+            what = "embedding cosine similarity"
+        else:
+            value = lexical_similarity(text, reference[:MAX_TEXT_CHARS], p.method)
+            what = f"lexical {p.method} similarity"
+        return Outcome(value >= p.threshold, value, f"{what} {value:.3f}; pass ≥ {p.threshold:g}{note}")
 
     return check
 

@@ -199,7 +199,9 @@ class CostParams(HeuristicParams):
 class SimilarityParams(HeuristicParams):
     field: TextField = "output"
     reference: str | None = None
-    method: Literal["jaccard", "cosine"] = "jaccard"
+    # jaccard/cosine: lexical (word sets / word counts); embedding: all-MiniLM-L6-v2 cosine (the guardrails'
+    # embedding tier), which also matches paraphrases.
+    method: Literal["jaccard", "cosine", "embedding"] = "jaccard"
     threshold: float = Field(0.5, ge=0, le=1)
 
 

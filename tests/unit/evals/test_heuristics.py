@@ -193,7 +193,7 @@ def test_categorical_needs_two_categories() -> None:
         ("latency", {"maxMs": "fast"}, "params.maxMs"),
         ("cost", {"limit": 1}, "params.maxUsd: Field required"),
         ("similarity", {"threshold": 2}, "params.threshold"),
-        ("similarity", {"method": "embedding"}, "params.method"),
+        ("similarity", {"method": "levenshtein"}, "params.method"),
     ],
 )
 def test_bad_params_are_config_errors(type_: str, params: dict[str, Any], message: str) -> None:
@@ -250,3 +250,32 @@ def test_lexical_similarity_properties() -> None:
     assert lexical_similarity("a b c", "c b a", "cosine") == pytest.approx(1.0)
     assert lexical_similarity("naïve café", "NAÏVE CAFÉ") == 1.0
     assert 0.0 < lexical_similarity("the quick fox", "the slow fox") < 1.0
+
+
+def test_embedding_similarity_matches_paraphrases_that_share_no_words() -> None:
+    from otelguard.api.v1alpha1.evaluator import EvaluatorSpec
+    from otelguard.evals.registry import build_evaluator
+    from otelguard.evals.subject import EvalSubject
+
+    def score(method: str, output: str) -> float:
+        spec = EvaluatorSpec.model_validate(
+            {
+                "kind": "heuristic",
+                "heuristic": {
+                    "type": "similarity",
+                    "params": {"reference": "The parcel arrives on Thursday.", "method": method},
+                },
+                "score": {"name": "sim"},
+            }
+        )
+        subject = EvalSubject(
+            project_id="p", trace_id="t", span_id="s", session_id="", name="n", kind="llm", model="m",
+            input="", output=output, start_ns=0, latency_ms=1.0, cost_usd=None, status_error=False,
+        )  # fmt: skip
+        return build_evaluator(spec).evaluate(subject).value
+
+    paraphrase = "Your package will be delivered Thursday."
+    unrelated = "Our refund policy covers damaged blenders."
+    assert score("jaccard", paraphrase) < 0.3  # few shared words
+    assert score("embedding", paraphrase) > 0.6
+    assert score("embedding", unrelated) < score("embedding", paraphrase) - 0.3
