@@ -46,6 +46,8 @@ def test_single_node_ddl() -> None:
         "otelguard.traces_mv",
         "otelguard.scores",
         "otelguard.guardrail_events",
+        "otelguard.trace_index",
+        "otelguard.trace_index_mv",
     ]
     assert not any("ON CLUSTER" in s or "Replicated" in s or "Distributed" in s for s in statements)
 
@@ -148,6 +150,9 @@ def test_cluster_ddl() -> None:
         "otelguard.scores",
         "otelguard.guardrail_events_local",
         "otelguard.guardrail_events",
+        "otelguard.trace_index_local",
+        "otelguard.trace_index",
+        "otelguard.trace_index_mv",
     ]
     path = "'/clickhouse/tables/{shard}/{database}/{table}', '{replica}'"
     assert f"ENGINE = ReplicatedReplacingMergeTree({path}, ingested_at)" in tables["otelguard.spans_local"]
@@ -179,7 +184,7 @@ def test_cluster_ddl() -> None:
 
 def test_ttl_statements() -> None:
     by_table = {t.table: t for t in ttl_targets(None)}
-    assert set(by_table) == {"spans", "traces", "scores", "guardrail_events"}
+    assert set(by_table) == {"spans", "traces", "scores", "guardrail_events", "trace_index"}
     assert (
         ttl_statement(by_table["spans"], database="og", retention=R, cluster=None)
         == "ALTER TABLE `og`.`spans` MODIFY TTL toDateTime(start_time) + INTERVAL 30 DAY"
@@ -189,7 +194,13 @@ def test_ttl_statements() -> None:
         == "ALTER TABLE `og`.`scores` REMOVE TTL"
     )
     local = {t.table: t for t in ttl_targets("c1")}
-    assert set(local) == {"spans_local", "traces_local", "scores_local", "guardrail_events_local"}
+    assert set(local) == {
+        "spans_local",
+        "traces_local",
+        "scores_local",
+        "guardrail_events_local",
+        "trace_index_local",
+    }
     assert (
         ttl_statement(local["guardrail_events_local"], database="og", retention=R, cluster="c1")
         == "ALTER TABLE `og`.`guardrail_events_local` ON CLUSTER `c1` "

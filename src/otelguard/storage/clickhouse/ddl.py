@@ -17,6 +17,10 @@ Design of the span table (one wide row per span):
 - ``traces`` is an ``AggregatingMergeTree`` fed by a materialized view: one small row per trace and
   insert block, merged in the background, so listing traces scans ~1/N of the span rows and never
   touches the wide text columns. See ``traces.py`` for how it is queried.
+- ``trace_index`` holds each trace's exact time bounds, ordered by ``(project_id, trace_id)`` in monthly
+  partitions: finding a trace by id is a primary-key lookup in a few parts, where ``traces`` (daily
+  partitions) would probe every day of history. Fed by its own materialized view; dropped by the spans
+  retention a whole month at a time, so it always outlives the spans it points at.
 """
 
 from __future__ import annotations
@@ -33,9 +37,11 @@ __all__ = [
     "Retention",
     "TableSpec",
     "TtlTarget",
+    "backfill_trace_index",
     "create_database",
     "create_schema_migrations",
     "create_table",
+    "create_trace_index_mv",
     "create_traces_mv",
     "parse_ttl_days",
     "ttl_statement",
@@ -182,6 +188,23 @@ TRACES = TableSpec(
     sharding_key="cityHash64(trace_id)",
 )
 
+TRACE_INDEX = TableSpec(
+    name="trace_index",
+    columns=(
+        ("project_id", "LowCardinality(String)"),
+        ("trace_id", "String"),
+        ("start_time", f"SimpleAggregateFunction(min, {_TS})"),
+        ("end_time", f"SimpleAggregateFunction(max, {_TS})"),
+    ),
+    engine="AggregatingMergeTree",
+    partition_by="toYYYYMM(start_time)",
+    order_by="(project_id, trace_id)",
+    ttl_expr="toDateTime(start_time)",
+    retention_field="spans_days",
+    settings=(("ttl_only_drop_parts", "1"),),
+    sharding_key="cityHash64(trace_id)",
+)
+
 SCORES = TableSpec(
     name="scores",
     columns=(
@@ -260,7 +283,7 @@ _SCHEMA_MIGRATIONS = TableSpec(
     sharding_key="rand()",
 )
 
-TABLES: dict[str, TableSpec] = {t.name: t for t in (SPANS, TRACES, SCORES, GUARDRAIL_EVENTS)}
+TABLES: dict[str, TableSpec] = {t.name: t for t in (SPANS, TRACES, SCORES, GUARDRAIL_EVENTS, TRACE_INDEX)}
 
 
 def validate_cluster(cluster: str | None) -> str | None:
@@ -377,6 +400,34 @@ def create_traces_mv(*, database: str, cluster: str | None) -> str:
         "    toUInt64(countIf(status_code = 'error')) AS error_count\n"
         f"FROM {_q(database, spans)}\n"
         "GROUP BY project_id, trace_id"
+    )
+
+
+def create_trace_index_mv(*, database: str, cluster: str | None) -> str:
+    """The materialized view keeping each trace's time bounds in ``trace_index``."""
+    validate_identifier(database)
+    validate_cluster(cluster)
+    spans = _q(database, local_name("spans", cluster))
+    return (
+        f"CREATE MATERIALIZED VIEW IF NOT EXISTS {_q(database, 'trace_index_mv')}{_on_cluster(cluster)}\n"
+        f"TO {_q(database, local_name('trace_index', cluster))}\nAS SELECT\n"
+        "    project_id,\n"
+        "    trace_id,\n"
+        "    min(start_time) AS start_time,\n"
+        f"    max(greatest({spans}.end_time, {spans}.start_time)) AS end_time\n"
+        f"FROM {spans}\n"
+        "GROUP BY project_id, trace_id"
+    )
+
+
+def backfill_trace_index(*, database: str, cluster: str | None) -> str:
+    """Copy the bounds of the traces already stored into ``trace_index`` (through the Distributed table on
+    a cluster, which shards rows like the spans). Safe to repeat: min/max of repeated rows are unchanged."""
+    validate_identifier(database)
+    validate_cluster(cluster)
+    return (
+        f"INSERT INTO {_q(database, 'trace_index')} (project_id, trace_id, start_time, end_time)\n"
+        f"SELECT project_id, trace_id, start_time, end_time FROM {_q(database, 'traces')}"
     )
 
 

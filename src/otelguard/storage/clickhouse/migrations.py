@@ -2,8 +2,10 @@
 
 Each migration has a stable id and a list of statements that are themselves idempotent
 (``IF NOT EXISTS``), so a crash between a statement and the ``schema_migrations`` row only means the
-migration is re-run. Retention is reconciled after the migrations: a table whose TTL (read back from
-``system.tables``) differs from the wanted one gets ``ALTER TABLE ... MODIFY TTL`` (or ``REMOVE TTL``).
+migration is re-run. A migration's ``backfill`` statements (data, not schema: run by ``migrate`` after
+its DDL, not part of ``render_ddl``) must be safe to repeat too. Retention is reconciled after the
+migrations: a table whose TTL (read back from ``system.tables``) differs from the wanted one gets
+``ALTER TABLE ... MODIFY TTL`` (or ``REMOVE TTL``).
 """
 
 from __future__ import annotations
@@ -15,11 +17,14 @@ from otelguard.storage.clickhouse.ddl import (
     GUARDRAIL_EVENTS,
     SCORES,
     SPANS,
+    TRACE_INDEX,
     TRACES,
     Retention,
+    backfill_trace_index,
     create_database,
     create_schema_migrations,
     create_table,
+    create_trace_index_mv,
     create_traces_mv,
     parse_ttl_days,
     ttl_statement,
@@ -35,6 +40,7 @@ __all__ = ["MIGRATIONS", "Migration", "migrate", "render_ddl"]
 class Migration:
     id: str
     render: Callable[[str, Retention, str | None], list[str]]  # (database, retention, cluster) -> statements
+    backfill: Callable[[str, str | None], list[str]] | None = None  # (database, cluster) -> statements
 
 
 MIGRATIONS: tuple[Migration, ...] = (
@@ -50,6 +56,15 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(
         "0004_guardrail_events",
         lambda db, r, c: create_table(GUARDRAIL_EVENTS, database=db, retention=r, cluster=c),
+    ),
+    Migration(
+        "0005_trace_index",
+        lambda db, r, c: [
+            *create_table(TRACE_INDEX, database=db, retention=r, cluster=c),
+            create_trace_index_mv(database=db, cluster=c),
+        ],
+        # after the view exists, so no trace is missed; one inserted twice keeps the same bounds
+        backfill=lambda db, c: [backfill_trace_index(database=db, cluster=c)],
     ),
 )
 
@@ -92,6 +107,8 @@ def migrate(
         if migration.id in done:
             continue
         for statement in migration.render(db, creation_retention, cluster):
+            transport.command(statement)
+        for statement in migration.backfill(db, cluster) if migration.backfill else ():
             transport.command(statement)
         transport.command(
             f"INSERT INTO {quote_identifier(db)}.schema_migrations (id) SELECT {{id:String}}",

@@ -6,7 +6,13 @@ from typing import Any
 
 from otelguard.storage.clickhouse.keyset import check_value, decode_keyset, encode_keyset
 from otelguard.storage.clickhouse.models import GenerationFilter, GenerationPage, GenerationSummary, SpanNode
-from otelguard.storage.clickhouse.traces import MAX_LIMIT, SPAN_COLUMNS, qualified_table, span_node
+from otelguard.storage.clickhouse.traces import (
+    MAX_LIMIT,
+    SPAN_COLUMNS,
+    qualified_table,
+    span_node,
+    trace_bounds,
+)
 from otelguard.storage.clickhouse.transport import ClickHouseTransport
 
 __all__ = ["GENERATION_SORTS", "get_span", "list_generations"]
@@ -40,16 +46,11 @@ def get_span(
     database: str | None = None,
 ) -> SpanNode | None:
     """One span (the latest ingested copy, no children), or None if the project has no such span."""
-    params: dict[str, Any] = {"project_id": project_id, "trace_id": trace_id, "span_id": span_id}
-    bounds = transport.query(
-        "SELECT toUnixTimestamp64Nano(min(start_time)) AS lo, toUnixTimestamp64Nano(max(end_time)) AS hi\n"
-        f"FROM {qualified_table(transport, database, 'traces')}\n"
-        "WHERE project_id = {project_id:String} AND trace_id = {trace_id:String}\nGROUP BY trace_id",
-        params,
-    )
-    if not bounds:
+    bounds = trace_bounds(transport, project_id, trace_id, database)
+    if bounds is None:
         return None
-    params.update(lo=int(bounds[0]["lo"]), hi=max(int(bounds[0]["hi"]), int(bounds[0]["lo"])))
+    params: dict[str, Any] = {"project_id": project_id, "trace_id": trace_id, "span_id": span_id}
+    params.update(lo=bounds[0], hi=bounds[1])
     rows = transport.query(
         f"SELECT{SPAN_COLUMNS}\nFROM {qualified_table(transport, database, 'spans')}\n"
         "WHERE project_id = {project_id:String} AND trace_id = {trace_id:String}\n"

@@ -1,8 +1,9 @@
 """The trace list with every filter and sort: ``query_traces`` (and ``iter_traces`` for exports).
 
-Same two steps as ``traces.list_traces`` in one statement: (1) choose the page's trace ids from the
-``traces`` aggregate rows — grouped by trace, filtered in ``HAVING``, ordered by the sort column and
-``trace_id``, keyset-bounded by the cursor; (2) aggregate those ids completely.
+Same two statements as ``traces.list_traces``: (1) choose the page's trace ids from the ``traces``
+aggregate rows — grouped by trace, filtered in ``HAVING``, ordered by the sort column and ``trace_id``,
+keyset-bounded by the cursor; (2) aggregate those ids completely, reading only the days from their
+earliest start on (``traces.page_floor_ns``).
 
 Span-level filters (provider, prompt, text search) and ``has_guardrail_event`` are semi-joins
 (``trace_id GLOBAL IN (...)``) on ``spans`` / ``guardrail_events`` of the same project, bounded by the
@@ -24,7 +25,7 @@ from typing import Any
 
 from otelguard.storage.clickhouse.keyset import check_value, decode_keyset, encode_keyset
 from otelguard.storage.clickhouse.models import TracePage, TraceQuery, TraceSummary
-from otelguard.storage.clickhouse.traces import MAX_LIMIT, START_SLACK_NS, qualified_table
+from otelguard.storage.clickhouse.traces import MAX_LIMIT, START_SLACK_NS, page_floor_ns, qualified_table
 from otelguard.storage.clickhouse.transport import ClickHouseTransport
 
 __all__ = ["EXPORT_MAX_ROWS", "TRACE_SORTS", "iter_traces", "query_traces", "table_name"]
@@ -130,7 +131,8 @@ def _build(
     cursor: str | None,
     limit: int,
     database: str | None,
-) -> tuple[str, dict[str, Any]]:
+) -> tuple[str, str, dict[str, Any]]:
+    """(statement choosing the page's ids, statement aggregating them, parameters of the first)."""
     traces = qualified_table(transport, database, "traces")
     spans = qualified_table(transport, database, "spans")
     events = qualified_table(transport, database, "guardrail_events")
@@ -149,12 +151,14 @@ def _build(
     if q.session_id is not None:
         sql.having.append(f"max(t.session_id) = {{{sql.bind('session_id', q.session_id)}:String}}")
     if q.model is not None:
-        sql.having.append(f"has(groupUniqArrayArray(t.models), {{{sql.bind('model', q.model)}:String}})")
+        # "some row has it": no per-trace array to build
+        sql.having.append(f"max(has(t.models, {{{sql.bind('model', q.model)}:String}}))")
     if q.tags:
-        fn = "hasAny" if q.tags_mode == "any" else "hasAll"
-        sql.having.append(
-            f"{fn}(groupUniqArrayArray(t.tags), {{{sql.bind('tags', list(q.tags))}:Array(String)}})"
-        )
+        tags = f"{{{sql.bind('tags', list(q.tags))}:Array(String)}}"
+        if q.tags_mode == "any":
+            sql.having.append(f"max(hasAny(t.tags, {tags}))")
+        else:
+            sql.having.append(f"hasAll(groupUniqArrayArray(t.tags), {tags})")
     if q.has_error is not None:
         sql.having.append("sum(t.error_count) > 0" if q.has_error else "sum(t.error_count) = 0")
     latency = TRACE_SORTS["latency"][0]
@@ -219,20 +223,24 @@ def _build(
         )
 
     direction = "DESC" if desc else "ASC"
-    text = (
+    page = (
+        "SELECT t.trace_id AS trace_id, toUnixTimestamp64Nano(min(t.start_time)) AS first_ns\n"
+        f"FROM {traces} AS t\n"
+        "WHERE t.project_id = {project_id:String}"
+        + "".join(f"\n  AND {w}" for w in sql.where)
+        + "\nGROUP BY t.trace_id\n"
+        + f"HAVING {' AND '.join(sql.having) or '1'}\n"
+        + f"ORDER BY {sort_expr} {direction}, t.trace_id {direction}\n"
+        + "LIMIT {limit:UInt32}"
+    )
+    totals = (
         f"SELECT{_AGGREGATES},\n    {sort_expr} AS sort_key,\n    toString(sort_key) AS sort_value\n"
         f"FROM {traces} AS t\n"
-        "WHERE t.project_id = {project_id:String} AND t.trace_id GLOBAL IN (\n"
-        f"    SELECT t.trace_id FROM {traces} AS t\n"
-        "    WHERE t.project_id = {project_id:String}"
-        + "".join(f"\n      AND {w}" for w in sql.where)
-        + "\n    GROUP BY t.trace_id\n"
-        + f"    HAVING {' AND '.join(sql.having) or '1'}\n"
-        + f"    ORDER BY {sort_expr} {direction}, t.trace_id {direction}\n"
-        + "    LIMIT {limit:UInt32}\n)\n"
-        + f"GROUP BY t.trace_id\nORDER BY sort_key {direction}, trace_id {direction}"
+        "WHERE t.project_id = {project_id:String} AND t.trace_id IN {page_ids:Array(String)}\n"
+        f"  AND t.start_time >= {_NS % 'page_floor_ns'}\n"
+        f"GROUP BY t.trace_id\nORDER BY sort_key {direction}, trace_id {direction}"
     )
-    return text, sql.params
+    return page, totals, sql.params
 
 
 def query_traces(
@@ -250,8 +258,13 @@ def query_traces(
     ``InvalidCursor``. ``next_cursor`` is None on the last page.
     """
     limit = max(1, min(MAX_LIMIT, int(limit)))
-    text, params = _build(transport, project_id, q, cursor, limit, database)
-    rows = transport.query(text, params)
+    page, totals, params = _build(transport, project_id, q, cursor, limit, database)
+    chosen = transport.query(page, params)
+    if not chosen:
+        return TracePage(items=[], next_cursor=None)
+    floor = page_floor_ns([int(row["first_ns"]) for row in chosen])
+    ids = [str(row["trace_id"]) for row in chosen]
+    rows = transport.query(totals, {"project_id": project_id, "page_ids": ids, "page_floor_ns": floor})
     items = [_summary(row) for row in rows[:limit]]
     next_cursor = None
     if len(rows) > limit:

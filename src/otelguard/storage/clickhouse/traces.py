@@ -1,20 +1,23 @@
 """Reading traces: a keyset-paginated listing and one trace as a span tree. Every query filters by project.
 
 Listing uses the ``traces`` aggregate table (one row per trace per insert block until merged) in two
-steps within one statement:
+statements:
 
 1. pick the page's trace ids — ``GROUP BY trace_id`` over the project's aggregate rows, filtered and
    ordered by the trace's start (newest first), keyset-bounded by the cursor, ``LIMIT limit + 1``;
-2. aggregate those ids completely (a primary-key lookup on ``(project_id, trace_id)``), so totals
-   include every row of the trace even when step 1 skipped some for pruning.
-
-``GLOBAL IN`` makes the same text work on a cluster (``traces`` is then Distributed: the page's ids
-are chosen once, on the initiator, and shipped to the shards) and on a single node (plain ``IN``).
+2. aggregate those ids completely: a primary-key lookup on ``(project_id, trace_id)`` in the partitions
+   from a day before the page's earliest start on (``page_floor_ns``; a trace's rows never start before
+   the trace), so totals include every row of the trace even when step 1 skipped some for pruning.
 
 Step 1 prunes rows by time where that cannot change the answer: rows starting after ``end_ns`` or after
 the cursor cannot hold the start of a qualifying trace. For ``start_ns`` it keeps one day of slack
 before the bound (and checks the exact bound on the aggregate), so only a trace running for more than a
 day across ``start_ns`` could be misjudged. Daily partitions make these bounds skip whole parts.
+A filter on "any row has X" is ``max(has(...))`` rather than ``has(groupUniqArrayArray(...))``: the
+same answer without building an array per trace.
+
+A trace found by id (``get_trace``) takes its time bounds from ``trace_index`` (one small table ordered
+by id, a point lookup), then reads its spans as a primary-key range.
 """
 
 from __future__ import annotations
@@ -28,7 +31,16 @@ from otelguard.storage.clickhouse.cursor import decode_cursor, encode_cursor
 from otelguard.storage.clickhouse.models import SpanNode, TraceDetail, TraceFilter, TracePage, TraceSummary
 from otelguard.storage.clickhouse.transport import ClickHouseTransport, quote_identifier, validate_identifier
 
-__all__ = ["DEFAULT_MAX_SPANS", "MAX_LIMIT", "MAX_TREE_DEPTH", "build_tree", "get_trace", "list_traces"]
+__all__ = [
+    "DEFAULT_MAX_SPANS",
+    "MAX_LIMIT",
+    "MAX_TREE_DEPTH",
+    "build_tree",
+    "get_trace",
+    "list_traces",
+    "page_floor_ns",
+    "trace_bounds",
+]
 
 MAX_LIMIT = 1000
 DEFAULT_MAX_SPANS = 10_000
@@ -68,6 +80,29 @@ def qualified_table(transport: ClickHouseTransport, database: str | None, name: 
     return f"{quote_identifier(validate_identifier(database or transport.database))}.{quote_identifier(name)}"
 
 
+def page_floor_ns(first_starts: list[int]) -> int:
+    """Where step 2 starts reading a page's rows: one day before the page's earliest start as step 1
+    saw it. Every row of a trace starts at or after the trace's start, so this is exact unless step 1
+    pruned rows of a trace running for more than a day (the same traces its pruning may misjudge)."""
+    return max(0, min(first_starts) - START_SLACK_NS)
+
+
+def trace_bounds(
+    transport: ClickHouseTransport, project_id: str, trace_id: str, database: str | None
+) -> tuple[int, int] | None:
+    """(first start, last end) of the trace in ns, from ``trace_index``; None if there is no such trace."""
+    rows = transport.query(
+        "SELECT toUnixTimestamp64Nano(min(start_time)) AS lo, toUnixTimestamp64Nano(max(end_time)) AS hi\n"
+        f"FROM {qualified_table(transport, database, 'trace_index')}\n"
+        "WHERE project_id = {project_id:String} AND trace_id = {trace_id:String}\nGROUP BY trace_id",
+        {"project_id": project_id, "trace_id": trace_id},
+    )
+    if not rows:
+        return None
+    lo = int(rows[0]["lo"])
+    return lo, max(int(rows[0]["hi"]), lo)
+
+
 def list_traces(
     transport: ClickHouseTransport,
     project_id: str,
@@ -105,21 +140,32 @@ def list_traces(
         having.append("max(session_id) = {session_id:String}")
         params["session_id"] = flt.session_id
     if flt.model is not None:
-        having.append("has(groupUniqArrayArray(models), {model:String})")
+        having.append("max(has(models, {model:String}))")
         params["model"] = flt.model
-    sql = (
-        f"SELECT{_TRACE_AGGREGATES}\nFROM {traces}\n"
-        "WHERE project_id = {project_id:String} AND trace_id GLOBAL IN (\n"
-        f"    SELECT trace_id FROM {traces}\n"
-        "    WHERE project_id = {project_id:String}"
-        + "".join(f"\n      AND {w}" for w in where)
-        + "\n    GROUP BY trace_id\n"
-        + f"    HAVING {' AND '.join(having) or '1'}\n"
-        + "    ORDER BY min(start_time) DESC, trace_id DESC\n"
-        + "    LIMIT {limit:UInt32}\n)\n"
-        + "GROUP BY trace_id\nORDER BY start_ns DESC, trace_id DESC"
+    page = transport.query(
+        f"SELECT trace_id, toUnixTimestamp64Nano(min(start_time)) AS first_ns FROM {traces}\n"
+        "WHERE project_id = {project_id:String}"
+        + "".join(f"\n  AND {w}" for w in where)
+        + "\nGROUP BY trace_id\n"
+        + f"HAVING {' AND '.join(having) or '1'}\n"
+        + "ORDER BY min(start_time) DESC, trace_id DESC\n"
+        + "LIMIT {limit:UInt32}",
+        params,
     )
-    rows = transport.query(sql, params)
+    if not page:
+        return TracePage(items=[], next_cursor=None)
+    ids = [str(row["trace_id"]) for row in page]
+    rows = transport.query(
+        f"SELECT{_TRACE_AGGREGATES}\nFROM {traces}\n"
+        "WHERE project_id = {project_id:String} AND trace_id IN {page_ids:Array(String)}\n"
+        f"  AND start_time >= {_NS % 'page_floor_ns'}\n"
+        "GROUP BY trace_id\nORDER BY start_ns DESC, trace_id DESC",
+        {
+            "project_id": project_id,
+            "page_ids": ids,
+            "page_floor_ns": page_floor_ns([int(row["first_ns"]) for row in page]),
+        },
+    )
     items = [_summary(row) for row in rows[:limit]]
     next_cursor = encode_cursor(items[-1].start_time, items[-1].trace_id) if len(rows) > limit else None
     return TracePage(items=items, next_cursor=next_cursor)
@@ -156,20 +202,19 @@ def get_trace(
 ) -> TraceDetail | None:
     """The trace with its spans as a tree, or None if the project has no such trace.
 
-    The ``traces`` row gives the trace's exact time bounds, so the span read is a primary-key range plus
+    ``trace_index`` gives the trace's exact time bounds, so the span read is a primary-key range plus
     the ``trace_id`` bloom filter. Spans re-sent by a client appear once (the latest ingested copy).
     At most ``max_spans`` spans are returned, the earliest (``spans_truncated`` tells).
     """
-    params: dict[str, Any] = {"project_id": project_id, "trace_id": trace_id}
-    bounds = transport.query(
-        "SELECT toUnixTimestamp64Nano(min(start_time)) AS lo, toUnixTimestamp64Nano(max(end_time)) AS hi\n"
-        f"FROM {qualified_table(transport, database, 'traces')}\n"
-        "WHERE project_id = {project_id:String} AND trace_id = {trace_id:String}\nGROUP BY trace_id",
-        params,
-    )
-    if not bounds:
+    bounds = trace_bounds(transport, project_id, trace_id, database)
+    if bounds is None:
         return None
-    params.update(lo=int(bounds[0]["lo"]), hi=max(int(bounds[0]["hi"]), int(bounds[0]["lo"])))
+    params: dict[str, Any] = {
+        "project_id": project_id,
+        "trace_id": trace_id,
+        "lo": bounds[0],
+        "hi": bounds[1],
+    }
     params["max_spans"] = max(1, int(max_spans)) + 1
     rows = transport.query(
         f"SELECT{SPAN_COLUMNS}\nFROM {qualified_table(transport, database, 'spans')}\n"
