@@ -3,8 +3,9 @@
 The engine decides; callers execute. ``block`` yields a safe message, ``sanitize`` redacts finding spans
 (one pass over the original text, overlapping spans merged, offsets of findings unchanged), ``transform``
 repairs JSON / trims, ``retry`` and ``fallback`` become instructions for the caller (the SDK or guard API
-client carries them out, bounded by ``maxAttempts``), ``alert`` is recorded with a dedup key and handed to
-an :class:`AlertSink` (the webhook sender comes later).
+client carries them out, bounded by ``maxAttempts``), ``alert`` is recorded with a dedup key and, once per
+dedup window, handed to an :class:`AlertSink` (``guardrails.webhooks.WebhookAlertSink`` posts it to
+``params.url`` in the background).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from pydantic.alias_generators import to_camel
 from otelguard.guardrails.base import Finding, Stage
 from otelguard.guardrails.registry import ParamsError, format_validation_error
 from otelguard.guardrails.validators.output import strip_fences
+from otelguard.guardrails.webhooks import check_webhook_url
 
 __all__ = [
     "ACTION_PARAMS",
@@ -97,6 +99,15 @@ class AlertParams(ActionParams):
     severity: Literal["info", "warning", "critical"] = "warning"
     channel: str | None = Field(None, max_length=253, description="Notification channel (webhook) name.")
     dedup_seconds: int = Field(300, ge=0, le=86400, description="Same alert key is sent once per window.")
+    url: str | None = Field(
+        None, description="Webhook to POST the alert to (http/https, no credentials in the URL)."
+    )
+
+    @model_validator(mode="after")
+    def _url(self) -> AlertParams:
+        if self.url is not None:
+            check_webhook_url(self.url)
+        return self
 
 
 class TransformParams(ActionParams):
@@ -171,10 +182,11 @@ class Alert:
     project: str | None
     shadow: bool
     timestamp: float = field(default_factory=time.time)
+    url: str | None = None  # the action's webhook, if it names one
 
 
 class AlertSink(Protocol):
-    """Receives alerts that passed deduplication (the webhook notifier implements this later)."""
+    """Receives alerts that passed deduplication; must not block (the engine calls it on the request path)."""
 
     def send(self, alert: Alert) -> None: ...
 

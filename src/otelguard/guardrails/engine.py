@@ -12,6 +12,14 @@ policies act; shadow-mode policies record the same decisions (``shadow=True`` ev
 validators see the original text, so every finding's offsets refer to it; sanitize then redacts all
 collected spans in one pass, and transforms run on the result. A block stops evaluation.
 
+Time budgets. Validators are synchronous Python and cannot be interrupted, so "timeout" is cooperative: the
+policy's ``timeoutMs`` is checked before each rule (once spent, the remaining rules are skipped with a
+``timeout_<onTimeout>`` event), and each validator's run time is measured against its rule's ``timeoutMs``
+(default: the policy's). An overrun still completes and its result counts (``validator_timeout`` event), but
+it — like a validator that raises (``validator_error_<onTimeout>``) — is a failure for the rule's circuit
+breaker; while the breaker is open the rule is skipped (``circuit_open_<onTimeout>``). Skipped rules get the
+policy's ``onTimeout`` verdict: ``pass``, or ``block`` (enforce mode only).
+
 Verdict: ``block`` (``result.block`` has the safe message, which is also ``result.text``), ``flag`` (a rule
 failed; use ``result.text`` and honour ``result.retry`` / ``result.fallback`` when set), or ``pass``.
 """
@@ -20,6 +28,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import logging
 import os
 import threading
 import time
@@ -58,6 +67,7 @@ from otelguard.guardrails.base import (
     Stage,
     UnknownStage,
 )
+from otelguard.guardrails.breaker import BreakerBoard
 from otelguard.guardrails.patterns import ScanText
 from otelguard.guardrails.policy import CompiledPolicy, CompiledRule, policy_order
 
@@ -76,6 +86,7 @@ __all__ = [
 ]
 
 Verdict = Literal["pass", "flag", "block"]
+log = logging.getLogger(__name__)
 _now_ns = time.perf_counter_ns
 
 
@@ -306,7 +317,7 @@ class _Run:
 class Snapshot:
     """An immutable, ordered set of compiled policies and everything needed to evaluate against them."""
 
-    __slots__ = ("_deduper", "_sink", "limits", "policies", "version")
+    __slots__ = ("_breakers", "_deduper", "_sink", "limits", "policies", "version")
 
     def __init__(
         self,
@@ -315,6 +326,7 @@ class Snapshot:
         limits: Limits,
         sink: AlertSink | None,
         deduper: AlertDeduper,
+        breakers: BreakerBoard | None = None,
     ) -> None:
         ordered = policy_order(policies)
         names = [p.name for p in ordered]
@@ -325,6 +337,7 @@ class Snapshot:
         self.limits = limits
         self._sink = sink
         self._deduper = deduper
+        self._breakers = breakers or BreakerBoard()
 
     def policy(self, name: str) -> CompiledPolicy | None:
         return next((p for p in self.policies if p.name == name), None)
@@ -379,10 +392,46 @@ class Snapshot:
             if _now_ns() > deadline:
                 self._timeout(policy, rule, run, (_now_ns() - begun) // 1000)
                 return
+            breaker = self._breakers.get((policy.name, policy.version, rule.name), policy.breaker)
+            if not breaker.allow():
+                if self._skip(policy, rule, run, "circuit_open", "its circuit breaker is open", 0):
+                    return
+                continue
             t0 = _now_ns()
-            findings = validator.check(scan, ctx, rule_hits if validator.patterns else None)
-            latency = (_now_ns() - t0) // 1000
+            try:
+                findings = validator.check(scan, ctx, rule_hits if validator.patterns else None)
+            except Exception as exc:  # a broken validator must not fail the request: onTimeout decides
+                breaker.failure()
+                log.warning(
+                    "validator %s (policy %s rule %s) failed: %r",
+                    rule.validator_name,
+                    policy.name,
+                    rule.name,
+                    exc,
+                )
+                if self._skip(
+                    policy,
+                    rule,
+                    run,
+                    "validator_error",
+                    f"its validator raised {type(exc).__name__}",
+                    (_now_ns() - t0) // 1000,
+                ):
+                    return
+                continue
+            elapsed = _now_ns() - t0
+            latency = elapsed // 1000
             run.timings.append(ValidatorTiming(policy.name, rule.name, rule.validator_name, latency))
+            if elapsed > (rule.timeout_ms or policy.timeout_ms) * 1_000_000:
+                # It cannot be interrupted, so its (late) result still counts; the breaker stops the next.
+                breaker.failure()
+                run.events.append(
+                    self._event(
+                        policy, rule.name, rule.validator_name, "validator_timeout", "pass", (), latency, run
+                    )
+                )
+            else:
+                breaker.success()
             if not findings:
                 continue
             score = validator.score(findings)
@@ -498,6 +547,7 @@ class Snapshot:
             entities,
             run.request.project,
             policy.shadow,
+            url=params.url,
         )
         run.alerts.append(alert)
         if policy.shadow:
@@ -522,6 +572,32 @@ class Snapshot:
                 rule.name,
             )
         run.events.append(self._event(policy, rule.name, "", action, verdict, (), elapsed_us, run))
+
+    def _skip(
+        self, policy: CompiledPolicy, rule: CompiledRule, run: _Run, why: str, detail: str, latency: int
+    ) -> bool:
+        """Record a rule that did not run; apply onTimeout. True when that blocked the request."""
+        verdict: Verdict = "block" if policy.on_timeout == "block" else "pass"
+        if verdict == "block" and not policy.shadow:
+            run.block = BlockDecision(
+                _DEFAULT_BLOCK,
+                f"rule {rule.name} of policy {policy.name} was skipped: {detail}",
+                policy.name,
+                rule.name,
+            )
+        run.events.append(
+            self._event(
+                policy,
+                rule.name,
+                rule.validator_name,
+                f"{why}_{policy.on_timeout}",
+                verdict,
+                (),
+                latency,
+                run,
+            )
+        )
+        return run.block is not None
 
     @staticmethod
     def _event(
@@ -601,12 +677,17 @@ class Engine:
         limits: Limits | None = None,
         alert_sink: AlertSink | None = None,
         deduper: AlertDeduper | None = None,
+        breakers: BreakerBoard | None = None,
     ) -> None:
         self._lock = threading.Lock()
         self._limits = limits or Limits()
         self._sink = alert_sink
         self._deduper = deduper or AlertDeduper()
-        self._snapshot = Snapshot(policies, 1, self._limits, alert_sink, self._deduper)
+        self.breakers = breakers or BreakerBoard()
+        self._snapshot = self._new([*policies], 1)
+
+    def _new(self, policies: Iterable[CompiledPolicy], version: int) -> Snapshot:
+        return Snapshot(policies, version, self._limits, self._sink, self._deduper, self.breakers)
 
     @property
     def snapshot(self) -> Snapshot:
@@ -615,23 +696,21 @@ class Engine:
     def swap(self, policies: Iterable[CompiledPolicy]) -> Snapshot:
         """Replace every policy at once; returns the new snapshot."""
         with self._lock:
-            new = Snapshot(policies, self._snapshot.version + 1, self._limits, self._sink, self._deduper)
+            new = self._new(policies, self._snapshot.version + 1)
             self._snapshot = new
             return new
 
     def upsert(self, policy: CompiledPolicy) -> Snapshot:
         with self._lock:
             kept = [p for p in self._snapshot.policies if p.name != policy.name]
-            new = Snapshot(
-                [*kept, policy], self._snapshot.version + 1, self._limits, self._sink, self._deduper
-            )
+            new = self._new([*kept, policy], self._snapshot.version + 1)
             self._snapshot = new
             return new
 
     def remove(self, name: str) -> Snapshot:
         with self._lock:
             kept = [p for p in self._snapshot.policies if p.name != name]
-            new = Snapshot(kept, self._snapshot.version + 1, self._limits, self._sink, self._deduper)
+            new = self._new(kept, self._snapshot.version + 1)
             self._snapshot = new
             return new
 

@@ -22,6 +22,7 @@ from pydantic import ValidationError
 from otelguard.api.v1alpha1.guardrail_policy import GuardrailPolicy, GuardrailPolicySpec, PolicySelector
 from otelguard.guardrails.actions import CompiledAction, compile_action
 from otelguard.guardrails.base import GuardrailError, RequestMeta, Stage
+from otelguard.guardrails.breaker import BreakerSettings
 from otelguard.guardrails.patterns import PatternError, PatternSet, ScanText
 from otelguard.guardrails.registry import PLANNED_VALIDATORS as _PLANNED
 from otelguard.guardrails.registry import ParamsError, UnknownValidator, Validator, bind, canonical_name
@@ -55,6 +56,7 @@ class CompiledRule:
     threshold: float
     actions: tuple[CompiledAction, ...]
     stages: frozenset[Stage]  # the policy's stages this rule's validator supports
+    timeout_ms: int | None = None  # the validator's budget; None: the policy's timeout_ms
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,6 +112,7 @@ class CompiledPolicy:
     pattern_set: PatternSet = field(repr=False)
     # pattern-set index → (rule position, index into that rule's validator.patterns)
     pattern_owners: tuple[tuple[int, int], ...] = field(repr=False)
+    breaker: BreakerSettings = field(default_factory=BreakerSettings)
 
     @property
     def shadow(self) -> bool:
@@ -181,7 +184,9 @@ def _compile_rule(index: int, rule: Any, stages: frozenset[Stage]) -> CompiledRu
             actions.append(compile_action(action.type, action.params, f"onFail[{j}].params"))
         except ParamsError as exc:
             raise fail("InvalidAction", "; ".join(exc.problems)) from None
-    return CompiledRule(index, rule.name, name, validator, rule.threshold, tuple(actions), supported)
+    return CompiledRule(
+        index, rule.name, name, validator, rule.threshold, tuple(actions), supported, rule.timeout_ms
+    )
 
 
 def compile_policy(
@@ -230,6 +235,9 @@ def compile_policy(
         suspend=spec.suspend,
         pattern_set=pattern_set,
         pattern_owners=tuple(owners),
+        breaker=BreakerSettings(
+            spec.circuit_breaker.failure_threshold, float(spec.circuit_breaker.cooldown_seconds)
+        ),
     )
 
 

@@ -21,6 +21,14 @@ result is never served. A cached decision still records its events (fresh ids, t
 Events. Each decision's events go, with the caller's project id, onto a bounded queue that a writer thread
 drains in batches into ClickHouse; a full queue drops (counted in
 ``otelguard_guardrail_events_dropped_total``) and never blocks a request.
+
+Alerts. ``alert`` actions that pass the engine's deduplication are posted by a background
+``WebhookSender`` to the action's ``url`` (else ``OTELGUARD_ALERT_WEBHOOK_URL``), with retries; a full queue
+drops the alert rather than delay the check.
+
+Async checks. :class:`AsyncGuard` validates a request up front (same 4xx as the sync API), runs the check on a
+small thread pool (at most ``async_max_pending`` waiting: beyond that :class:`AsyncQueueFull`, a 429), keeps
+the decision for ``async_ttl_s`` for ``GET``, and POSTs it to the caller's callback URL with retries.
 """
 
 from __future__ import annotations
@@ -36,6 +44,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -53,13 +62,24 @@ from otelguard.guardrails import (
     UnknownPolicy,
     UnknownStage,
 )
+from otelguard.guardrails.engine import Engine
 from otelguard.guardrails.policy import CompiledPolicy
 from otelguard.guardrails.policy_source import PolicyRow, PolicySource
+from otelguard.guardrails.webhooks import (
+    Delivery,
+    DeliveryResult,
+    WebhookAlertSink,
+    WebhookSender,
+    check_webhook_url,
+)
 from otelguard.storage import postgres
 from otelguard.storage.clickhouse import ClickHouseTransport, insert_guardrail_events
 
 __all__ = [
     "API_STAGES",
+    "AsyncGuard",
+    "AsyncJob",
+    "AsyncQueueFull",
     "EmptyText",
     "EventWriter",
     "GuardConfig",
@@ -115,15 +135,41 @@ class GuardConfig:
     event_queue: int = 10_000  # decisions waiting for the writer
     event_batch: int = 2_000  # rows per insert
     event_flush_s: float = 0.5
+    alert_webhook_url: str | None = None  # alerts whose action names no url go here
+    webhook_queue: int = 1000  # deliveries waiting per sender (alerts; async callbacks)
+    webhook_attempts: int = 4
+    webhook_backoff_s: float = 0.5  # doubles after each failed attempt
+    webhook_timeout_s: float = 5.0
+    async_workers: int = 2
+    async_max_pending: int = 1000  # async checks accepted but not yet decided
+    async_ttl_s: float = 3600.0  # how long GET /guard/async/{id} answers
+    async_max_jobs: int = 10_000
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> GuardConfig:
-        """``OTELGUARD_GUARD_MAX_BYTES`` and ``OTELGUARD_GUARD_CACHE_SIZE`` override the defaults."""
+        """``OTELGUARD_GUARD_MAX_BYTES``, ``OTELGUARD_GUARD_CACHE_SIZE`` and ``OTELGUARD_ALERT_WEBHOOK_URL``
+        override the defaults."""
         env = os.environ if env is None else env
         default = cls()
+        url = env.get("OTELGUARD_ALERT_WEBHOOK_URL") or None
+        if url is not None:
+            try:
+                check_webhook_url(url)
+            except ValueError as exc:
+                raise ValueError(f"OTELGUARD_ALERT_WEBHOOK_URL: {exc}") from None
         return cls(
             max_text_bytes=_env_int(env, "OTELGUARD_GUARD_MAX_BYTES", default.max_text_bytes),
             cache_size=_env_int(env, "OTELGUARD_GUARD_CACHE_SIZE", default.cache_size),
+            alert_webhook_url=url,
+        )
+
+    def sender(self, name: str) -> WebhookSender:
+        return WebhookSender(
+            name,
+            max_queue=self.webhook_queue,
+            max_attempts=self.webhook_attempts,
+            backoff_s=self.webhook_backoff_s,
+            timeout_s=self.webhook_timeout_s,
         )
 
     @property
@@ -337,8 +383,14 @@ class GuardService:
         config: GuardConfig | None = None,
     ) -> None:
         self.config = config or GuardConfig()
+        self.alert_sender = self.config.sender("guard-alerts")
+        self.alert_sink = WebhookAlertSink(self.alert_sender, self.config.alert_webhook_url)
         self.source = PolicySource(
-            loader, reload_interval_s=self.config.reload_interval_s, on_reload=self._reloaded, label="guard"
+            loader,
+            engine=Engine(alert_sink=self.alert_sink),
+            reload_interval_s=self.config.reload_interval_s,
+            on_reload=self._reloaded,
+            label="guard",
         )
         self.engine = self.source.engine
         self._cache: OrderedDict[tuple[Any, ...], GuardResult] = OrderedDict()
@@ -353,16 +405,21 @@ class GuardService:
             if sink is not None
             else None
         )
+        self.jobs = AsyncGuard(self)
 
     # -- lifecycle ---------------------------------------------------------------------------------------
     def start(self, *, poll: bool = True) -> GuardService:
         self.source.start(poll=poll)  # serves with no policies if the first load fails; the poller retries
         if self.writer is not None:
             self.writer.start()
+        self.alert_sender.start()
+        self.jobs.start()
         return self
 
     def close(self) -> None:
         self.source.close()
+        self.jobs.close()
+        self.alert_sender.close()
         if self.writer is not None:
             self.writer.close()
 
@@ -459,3 +516,116 @@ class GuardService:
         CHECKS.labels(req.stage, result.verdict).inc()
         CHECK_SECONDS.labels(req.stage).observe(elapsed / 1e9)
         return Decision(result, cached, elapsed // 1000)
+
+
+# -- async checks ------------------------------------------------------------------------------------------
+class AsyncQueueFull(Exception):
+    """Too many async checks waiting (429)."""
+
+
+@dataclass(slots=True)
+class AsyncJob:
+    id: str
+    project_id: str
+    callback_url: str
+    created: float
+    status: str = "pending"  # pending → done | error
+    result: dict[str, Any] | None = None
+    error: dict[str, Any] | None = None
+    callback: dict[str, Any] = field(
+        default_factory=lambda: {"status": "pending", "attempts": 0, "httpStatus": None, "error": None}
+    )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "status": self.status,
+            "createdAt": datetime.fromtimestamp(self.created, UTC).isoformat(),
+            "result": self.result,
+            "error": self.error,
+            "callback": dict(self.callback),
+        }
+
+
+class AsyncGuard:
+    """Async checks: accepted (validated) now, decided on a thread pool, delivered to a callback URL."""
+
+    def __init__(self, service: GuardService) -> None:
+        self.service = service
+        config = service.config
+        self.sender = config.sender("guard-callbacks")
+        self._pool: ThreadPoolExecutor | None = None
+        self._jobs: OrderedDict[str, AsyncJob] = OrderedDict()
+        self._lock = threading.Lock()
+        self._pending = 0
+
+    def start(self) -> None:
+        self.sender.start()
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(self.service.config.async_workers, "guard-async")
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+        self.sender.close()
+
+    def submit(self, req: GuardRequest, callback_url: str, *, project_id: str, project_name: str) -> AsyncJob:
+        """Accept a check. Raises ValueError (bad callback URL), the sync API's errors (bad request,
+        unknown policy) and AsyncQueueFull."""
+        check_webhook_url(callback_url)
+        self.service.validate(req)
+        if req.policy:
+            self.service.resolve_policy(self.service.snapshot, req.policy, project_name)
+        config = self.service.config
+        now = time.time()
+        with self._lock:
+            if self._pool is None:
+                raise AsyncQueueFull("the async guard is not running")
+            if self._pending >= config.async_max_pending:
+                raise AsyncQueueFull(f"{self._pending} async checks are waiting; try again later")
+            self._expire(now)
+            job = AsyncJob(f"ga_{os.urandom(12).hex()}", project_id, callback_url, now)
+            self._jobs[job.id] = job
+            self._pending += 1
+        self._pool.submit(self._run, job, req, project_name)
+        return job
+
+    def get(self, job_id: str, project_id: str) -> AsyncJob | None:
+        """The job, if it exists, has not expired and belongs to the caller's project."""
+        with self._lock:
+            self._expire(time.time())
+            job = self._jobs.get(job_id)
+        return job if job is not None and job.project_id == project_id else None
+
+    def _expire(self, now: float) -> None:
+        ttl, cap = self.service.config.async_ttl_s, self.service.config.async_max_jobs
+        while self._jobs:
+            oldest = next(iter(self._jobs.values()))
+            if now - oldest.created < ttl and (len(self._jobs) < cap or oldest.status == "pending"):
+                break
+            del self._jobs[oldest.id]
+
+    def _run(self, job: AsyncJob, req: GuardRequest, project_name: str) -> None:
+        try:
+            decision = self.service.check(req, project_id=job.project_id, project_name=project_name)
+            job.result, job.status = decision.to_dict(), "done"
+        except GuardrailError as exc:  # e.g. the named policy was removed meanwhile
+            job.error, job.status = {"message": str(exc), "type": type(exc).__name__}, "error"
+        except Exception as exc:
+            log.exception("async guard check %s failed", job.id)
+            job.error, job.status = {"message": "internal error", "type": type(exc).__name__}, "error"
+        finally:
+            with self._lock:
+                self._pending -= 1
+        payload = {"id": job.id, "status": job.status, "result": job.result, "error": job.error}
+        if not self.sender.submit(Delivery(job.callback_url, payload, lambda r: self._delivered(job, r))):
+            job.callback = {**job.callback, "status": "dropped", "error": "callback queue full"}
+
+    @staticmethod
+    def _delivered(job: AsyncJob, result: DeliveryResult) -> None:
+        job.callback = {
+            "status": "delivered" if result.ok else "failed",
+            "attempts": result.attempts,
+            "httpStatus": result.status,
+            "error": result.error,
+        }

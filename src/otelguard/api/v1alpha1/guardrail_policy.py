@@ -65,6 +65,14 @@ class GuardrailRule(ApiModel):
     on_fail: list[Action] = Field(
         default_factory=list, max_length=8, description="Remediation chain; empty records the event only."
     )
+    timeout_ms: int | None = Field(
+        None,
+        ge=1,
+        le=60000,
+        description="Time budget for this rule's validator (default: the policy's timeoutMs). Validators "
+        "are not interrupted: a run over budget still completes, is recorded as a validator_timeout event "
+        "and counts as a circuit-breaker failure.",
+    )
 
 
 class PolicySelector(LabelSelector):
@@ -77,6 +85,17 @@ class PolicySelector(LabelSelector):
         default_factory=list,
         max_length=32,
         description="Model names or globs (gpt-4o*); empty means every model.",
+    )
+
+
+class CircuitBreakerSpec(ApiModel):
+    """Skips a rule whose validator keeps failing (raising, or running over its time budget)."""
+
+    failure_threshold: int = Field(
+        5, ge=1, le=1000, description="Consecutive failures that open the breaker (the rule is then skipped)."
+    )
+    cooldown_seconds: int = Field(
+        30, ge=1, le=86400, description="Seconds the breaker stays open before one trial call is let through."
     )
 
 
@@ -125,7 +144,12 @@ class GuardrailPolicySpec(ApiModel):
     )
     timeout_ms: int = Field(1000, ge=1, le=60000, description="Time budget for all rules of one request.")
     on_timeout: Literal["pass", "block"] = Field(
-        "pass", description="What happens when the budget runs out: let the request pass, or block it."
+        "pass",
+        description="Verdict for rules that could not run: skipped because the request's budget was "
+        "spent, because their circuit breaker is open, or because their validator raised.",
+    )
+    circuit_breaker: CircuitBreakerSpec = Field(
+        default_factory=CircuitBreakerSpec, description="Per-rule circuit breaker settings."
     )
     suspend: bool = Field(False, description="Stop applying the policy without deleting it.")
 

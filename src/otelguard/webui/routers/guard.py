@@ -1,5 +1,7 @@
 """``POST /api/v1/guard`` (check one input or output against the caller's guardrail policies) and
-``POST /api/v1/guard/batch`` (up to 100 checks; each item gets its own result or error).
+``POST /api/v1/guard/batch`` (up to 100 checks; each item gets its own result or error),
+``POST /api/v1/guard/async`` (the same body plus ``callback_url``: 202 with an id; the decision is POSTed to
+the callback when ready) and ``GET /api/v1/guard/async/{id}`` (the decision, kept for an hour by default).
 
 The body is parsed here rather than by FastAPI so that bad input gets the right status: a body that is not
 UTF-8 or not JSON, an unknown stage or a missing/empty text is 400, a text over the size limit 413, an
@@ -20,7 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from otelguard.auth import API_KEY_HEADER, Principal, Unauthenticated, credentials_from_headers
 from otelguard.guardrails import GuardrailError, InputTooLarge, InvalidText, UnknownPolicy
 from otelguard.webui.context import ApiContext
-from otelguard.webui.guard_service import GuardRequest, GuardService
+from otelguard.webui.guard_service import AsyncQueueFull, GuardRequest, GuardService
 from otelguard.webui.params import API_ERRORS
 from otelguard.webui.security import Context
 
@@ -193,3 +195,64 @@ async def guard_batch(request: Request, ctx: Context, who: Who) -> JSONResponse:
         return out
 
     return JSONResponse({"items": await run_in_threadpool(run)})
+
+
+class GuardAsyncBody(GuardBody):
+    callback_url: str = Field(
+        max_length=2048, description="http(s) URL the decision is POSTed to (no credentials in the URL)"
+    )
+
+
+@router.post(
+    "/guard/async",
+    summary="Accept a guard check; the decision is POSTed to callback_url and kept for GET",
+    status_code=202,
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {
+                    "schema": GuardAsyncBody.model_json_schema(ref_template="#/$defs/{model}")
+                }
+            },
+        }
+    },
+    responses={400: {}, 404: {}, 413: {}, 429: {}},
+)
+async def guard_async(request: Request, ctx: Context, who: Who) -> JSONResponse:
+    service = _service(ctx)
+    body = await _json_body(request, service.config.max_body_bytes)
+    if not isinstance(body, dict):
+        raise HTTPException(400, "a guard request is a JSON object")
+    try:
+        parsed = GuardAsyncBody.model_validate(body)
+        job = service.jobs.submit(
+            parsed.request(),
+            parsed.callback_url,
+            project_id=who.project_id,
+            project_name=who.project_name,
+        )
+    except AsyncQueueFull as exc:
+        raise HTTPException(429, str(exc), headers={"Retry-After": "1"}) from None
+    except (GuardrailError, ValidationError) as exc:
+        raise _error(exc) from None
+    except ValueError as exc:  # the callback URL
+        raise HTTPException(400, f"callback_url: {exc}") from None
+    location = f"/api/v1/guard/async/{job.id}"
+    return JSONResponse(
+        {"id": job.id, "status": job.status, "location": location},
+        status_code=202,
+        headers={"Location": location},
+    )
+
+
+@router.get(
+    "/guard/async/{job_id}",
+    summary="The state and decision of an async guard check",
+    responses={404: {}},
+)
+async def guard_async_result(job_id: str, ctx: Context, who: Who) -> JSONResponse:
+    job = _service(ctx).jobs.get(job_id, who.project_id)
+    if job is None:
+        raise HTTPException(404, f"no async guard check {job_id!r} (unknown, expired or another project's)")
+    return JSONResponse(job.to_dict())
