@@ -59,8 +59,10 @@ e2e: $(STAMP) cluster
 bench: $(STAMP) ## benchmarks: one JSON line per figure, with the ratio to its target
 	$(BIN)/python bench/ingest.py
 	$(BIN)/python bench/guardrails.py
+	$(BIN)/python bench/guardrails_text.py
 	$(BIN)/python bench/ingest_guard.py
 	$(BIN)/python bench/embedding.py
+	$(BIN)/python bench/injection.py
 	$(BIN)/python bench/guard_api.py
 	$(BIN)/python bench/prompts.py
 	$(BIN)/python bench/read_api.py

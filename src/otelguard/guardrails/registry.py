@@ -37,7 +37,7 @@ __all__ = [
 ]
 
 # Named in the GuardrailPolicy controller's provisional list, not implemented yet.
-PLANNED_VALIDATORS = frozenset({"toxicity", "language", "citations"})
+PLANNED_VALIDATORS = frozenset({"citations"})
 
 
 class ValidatorParams(BaseModel):

@@ -56,10 +56,10 @@ def test_unknown_validator_names_the_rule() -> None:
 
 def test_a_validator_not_built_yet_is_not_ready() -> None:
     # Ready must mean "the guard API runs this policy": a planned validator is reported, not hidden.
-    _, status = reconcile(edited(manifest("guardrailpolicy"), "spec.rules.2.validator", "toxicity"))
+    _, status = reconcile(edited(manifest("guardrailpolicy"), "spec.rules.2.validator", "citations"))
     state, reason, message = ready(status)
     assert (state, reason) == ("False", "ValidatorNotImplemented")
-    assert "spec.rules[2] (secrets)" in message and "toxicity" in message
+    assert "spec.rules[2] (secrets)" in message and "citations" in message
 
 
 def test_params_the_engine_refuses_are_not_ready() -> None:

@@ -102,7 +102,7 @@ def test_categorical_and_numeric_scores() -> None:
     ("name", "params", "message"),
     [
         ("no_such_validator", None, "unknown validator 'no_such_validator'"),
-        ("toxicity", None, "planned but not implemented"),
+        ("citations", None, "planned but not implemented"),
         ("pii", {"entities": "EMAIL", "bogus": 1}, "params.bogus: unknown parameter"),
         ("regex", {"pattern": r"(a)\1"}, "no backreferences"),
         ("json_valid", {"stage": "input"}, "does not run on the input stage"),

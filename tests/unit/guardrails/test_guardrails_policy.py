@@ -60,10 +60,10 @@ def test_bare_spec_needs_a_name() -> None:
             "spec.rules[1] (typo): unknown validator 'pi-i'",
         ),
         (
-            spec(rule("tox", "toxicity")),
+            spec(rule("cite", "citations")),
             "ValidatorNotImplemented",
             0,
-            "spec.rules[0] (tox): validator 'toxicity' is planned",
+            "spec.rules[0] (cite): validator 'citations' is planned",
         ),
         (
             spec(rule("a", "pii"), rule("b", "regex", {"pattern": "(a)\\1"})),

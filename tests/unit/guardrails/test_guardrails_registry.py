@@ -31,7 +31,7 @@ def test_unknown_and_planned_validators() -> None:
     with pytest.raises(UnknownValidator, match="unknown validator 'piii' \\(known: competitors, "):
         registry.canonical_name("piii")
     with pytest.raises(UnknownValidator, match="planned but not implemented"):
-        registry.bind("toxicity")
+        registry.bind("citations")
 
 
 @pytest.mark.parametrize("name", sorted(registry.names()))

@@ -2,7 +2,18 @@
 
 from __future__ import annotations
 
+from otelguard.guardrails.embedding import injection as injection_classifier
 from otelguard.guardrails.embedding import validators as embedding
-from otelguard.guardrails.validators import injection, output, pii, secrets, text
+from otelguard.guardrails.validators import injection, language, output, pii, secrets, text, toxicity
 
-__all__ = ["embedding", "injection", "output", "pii", "secrets", "text"]
+__all__ = [
+    "embedding",
+    "injection",
+    "injection_classifier",
+    "language",
+    "output",
+    "pii",
+    "secrets",
+    "text",
+    "toxicity",
+]
