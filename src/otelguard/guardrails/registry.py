@@ -36,8 +36,8 @@ __all__ = [
     "register",
 ]
 
-# Named in the GuardrailPolicy controller's provisional list, not implemented yet.
-PLANNED_VALIDATORS = frozenset({"citations"})
+# Named in the GuardrailPolicy controller's provisional list, not implemented yet (none at present).
+PLANNED_VALIDATORS: frozenset[str] = frozenset()
 
 
 class ValidatorParams(BaseModel):

@@ -19,6 +19,7 @@ from otelguard.evals.registry import build_evaluator
 from otelguard.evals.result import EvaluatorConfigError
 from otelguard.evalspec import BUILTIN_TEMPLATES, evaluator_spec_problems
 from otelguard.evalspec.heuristics import PARAMS
+from otelguard.guardrails.registry import PLANNED_VALIDATORS
 from unit.controllers.ctl_support import manifest, ready, reconcile
 
 
@@ -281,7 +282,9 @@ DRIFT_TABLE: list[tuple[str, EvaluatorSpec]] = [
     ("validator pii", v("pii", {"entities": ["EMAIL"], "stage": "input", "threshold": 0.7})),
     ("validator categorical", v("json_valid", None, **CATEGORICAL_2)),
     ("validator unknown", v("pii-detector")),
-    ("validator planned", v("citations")),
+    # A planned (or, when none is planned, an unknown) name is refused by both sides.
+    ("validator planned", v(min(PLANNED_VALIDATORS, default="not_built_yet"))),
+    ("validator citations", v("citations", {"urls": False})),
     ("validator toxicity", v("toxicity")),
     ("validator bad param", v("pii", {"bogus": 1})),
     ("validator RE2", v("regex", {"pattern": r"(a)\1"})),

@@ -4,9 +4,19 @@ from __future__ import annotations
 
 from otelguard.guardrails.embedding import injection as injection_classifier
 from otelguard.guardrails.embedding import validators as embedding
-from otelguard.guardrails.validators import injection, language, output, pii, secrets, text, toxicity
+from otelguard.guardrails.validators import (
+    citations,
+    injection,
+    language,
+    output,
+    pii,
+    secrets,
+    text,
+    toxicity,
+)
 
 __all__ = [
+    "citations",
     "embedding",
     "injection",
     "injection_classifier",

@@ -3,13 +3,13 @@
 User patterns compile with RE2: matching is linear in the text whatever the pattern (``(a+)+$`` is
 harmless), and constructs RE2 cannot run in linear time (backreferences, lookaround) are refused at policy
 compile time. Keywords match on word boundaries, case-insensitively, after Unicode NFKC normalisation of
-both the keyword and the text (full-width letters match their ASCII forms). Token limits are approximate
-(``max(words, ceil(chars / 4))``) until a real tokenizer arrives with the embedding tier.
+both the keyword and the text (full-width letters match their ASCII forms). Token limits count real BPE tokens
+with tiktoken, offline (``_tokens``: o200k_base by default, cl100k_base, or ``auto`` from the request's
+model); when an encoding cannot load they fall back to an estimate and the finding says so.
 """
 
 from __future__ import annotations
 
-import math
 import re
 import unicodedata
 from collections.abc import Collection
@@ -21,6 +21,7 @@ from otelguard.guardrails.base import CheckContext, Finding, redact_preview
 from otelguard.guardrails.patterns import PatternError, Regex, ScanText
 from otelguard.guardrails.registry import Validator, ValidatorParams, register
 from otelguard.guardrails.validators._detect import Detector, Pattern
+from otelguard.guardrails.validators._tokens import TokenCounter, encoding_for_model, token_counter
 
 __all__ = ["Competitors", "InvisibleText", "Keywords", "Length", "RegexValidator", "TokenLimit", "normalize"]
 
@@ -162,9 +163,11 @@ class Competitors(_KeywordBase):
 
 
 # -- length ------------------------------------------------------------------------------------------------
-def approx_tokens(text: str) -> int:
-    """A tokenizer-free estimate of BPE tokens: English averages ~4 characters per token."""
-    return max(len(text.split()), math.ceil(len(text) / 4))
+_ENCODING_DOC = (
+    "Tokenizer: o200k_base (gpt-4o, gpt-4.1, gpt-5, o-series), cl100k_base (gpt-4, gpt-3.5), "
+    "or auto (from the request's model; o200k_base when unknown)."
+)
+EncodingParam = Literal["o200k_base", "cl100k_base", "auto"]
 
 
 class LengthParams(ValidatorParams):
@@ -172,7 +175,8 @@ class LengthParams(ValidatorParams):
     max_chars: int | None = Field(None, ge=0)
     min_words: int | None = Field(None, ge=0)
     max_words: int | None = Field(None, ge=0)
-    max_tokens: int | None = Field(None, ge=0, description="Approximate (no tokenizer yet).")
+    max_tokens: int | None = Field(None, ge=0, description="Most BPE tokens (see encoding).")
+    encoding: EncodingParam = Field("o200k_base", description=_ENCODING_DOC)
 
     @model_validator(mode="after")
     def _some_limit(self) -> LengthParams:
@@ -185,14 +189,32 @@ class LengthParams(ValidatorParams):
 
 
 class TokenLimitParams(ValidatorParams):
-    max_tokens: int = Field(ge=1, description="Approximate (no tokenizer yet).")
+    max_tokens: int = Field(ge=1, description="Most BPE tokens (see encoding).")
+    encoding: EncodingParam = Field("o200k_base", description=_ENCODING_DOC)
 
 
 @register
 class Length(Validator):
     name = "length"
     Params: ClassVar[type[ValidatorParams]] = LengthParams
-    description = "Character, word and (approximate) token limits."
+    description = "Character, word and token (tiktoken) limits."
+
+    def __init__(self, params: ValidatorParams) -> None:
+        super().__init__(params)
+        encoding: str = getattr(params, "encoding", "o200k_base")
+        self._auto = encoding == "auto"
+        self._counter: TokenCounter | None = None
+        if getattr(params, "max_tokens", None) is not None:
+            # Loaded when the policy compiles, not on the first request (a first load takes ~0.5 s).
+            self._counter = token_counter("o200k_base" if self._auto else encoding)
+            if self._auto:
+                token_counter("cl100k_base")
+
+    def _tokens(self, context: CheckContext) -> TokenCounter:
+        if self._auto:
+            return token_counter(encoding_for_model(context.request.model))
+        assert self._counter is not None  # bound whenever maxTokens is set
+        return self._counter
 
     def check(
         self, text: ScanText, context: CheckContext, hits: Collection[int] | None = None
@@ -211,8 +233,14 @@ class Length(Validator):
                 out.append(f"{words} words < minWords {lo}")
             if (hi := getattr(p, "max_words", None)) is not None and words > hi:
                 out.append(f"{words} words > maxWords {hi}")
-        if (hi := getattr(p, "max_tokens", None)) is not None and (tokens := approx_tokens(s)) > hi:
-            out.append(f"~{tokens} tokens (approximate) > maxTokens {hi}")
+        if (hi := getattr(p, "max_tokens", None)) is not None:
+            counter = self._tokens(context)
+            # Cheap bound first: every token (and the estimate) covers at least one UTF-8 byte.
+            if len(text.data) > hi and (tokens := counter.count(s)) > hi:
+                if counter.exact:
+                    out.append(f"{tokens} tokens ({counter.encoding}) > maxTokens {hi}")
+                else:
+                    out.append(f"~{tokens} tokens (estimated; {counter.note}) > maxTokens {hi}")
         return [Finding(self.name, "LENGTH", None, None, 1.0, detail=d) for d in out]
 
 
@@ -220,7 +248,7 @@ class Length(Validator):
 class TokenLimit(Length):
     name = "token_limit"
     Params = TokenLimitParams
-    description = "Approximate token limit (a real tokenizer comes with the embedding tier)."
+    description = "Token limit counted with a real tokenizer (tiktoken o200k_base / cl100k_base, offline)."
 
 
 # -- invisible text ----------------------------------------------------------------------------------------
