@@ -10,6 +10,7 @@ dedup window, handed to an :class:`AlertSink` (``guardrails.webhooks.WebhookAler
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import threading
@@ -192,7 +193,12 @@ class AlertSink(Protocol):
 
 
 def alert_key(policy: str, rule: str, project: str | None, entities: Sequence[str]) -> str:
-    raw = "\x00".join([policy, rule, project or "", *sorted(set(entities))])
+    return _alert_key(policy, rule, project or "", tuple(sorted(set(entities))))
+
+
+@functools.lru_cache(maxsize=4096)  # the same few keys recur on every failing check
+def _alert_key(policy: str, rule: str, project: str, entities: tuple[str, ...]) -> str:
+    raw = "\x00".join([policy, rule, project, *entities])
     return hashlib.sha256(raw.encode()).hexdigest()[:16]
 
 
@@ -240,28 +246,39 @@ def _replacement(finding: Finding, params: SanitizeParams, original: str) -> str
         return f"<{entity}:{hashlib.sha256(original.encode('utf-8', 'surrogatepass')).hexdigest()[:8]}>"
     if finding.replacement is not None:
         return finding.replacement
-    return params.placeholder.format(entity=entity)
+    return _placeholder(params.placeholder, entity)
+
+
+@functools.lru_cache(maxsize=1024)
+def _placeholder(template: str, entity: str) -> str:
+    return template.format(entity=entity)
 
 
 def plan_redactions(text: str, items: Sequence[tuple[Finding, SanitizeParams]]) -> list[Redaction]:
     """Non-overlapping redactions for the span findings: overlapping spans merge into one, labelled by the
     highest-scoring finding among them (then the longest, then the earliest)."""
+    # (start, -end, arrival) orders like a stable sort on (start, -end); on the hot path, so no key lambdas.
     spans = sorted(
-        ((f, p) for f, p in items if f.has_span),
-        key=lambda fp: (fp[0].start or 0, -(fp[0].end or 0)),
+        (f.start, -f.end, i)
+        for i, (f, _) in enumerate(items)
+        if f.start is not None and f.end is not None and f.end > f.start
     )
-    groups: list[tuple[int, int, list[tuple[Finding, SanitizeParams]]]] = []
-    for f, p in spans:
-        start, end = f.start or 0, f.end or 0
-        if groups and start < groups[-1][1]:
-            g_start, g_end, members = groups[-1]
-            members.append((f, p))
-            groups[-1] = (g_start, max(g_end, end), members)
-        else:
-            groups.append((start, end, [(f, p)]))
     out = []
-    for start, end, members in groups:
-        best, params = max(members, key=lambda fp: (fp[0].score, (fp[0].end or 0) - (fp[0].start or 0)))
+    n = len(spans)
+    k = 0
+    while k < n:
+        start, neg_end, i = spans[k]
+        end = -neg_end
+        best, params = items[i]
+        k += 1
+        while k < n and spans[k][0] < end:  # overlaps the group so far: merge
+            _, neg_other, j = spans[k]
+            end = max(end, -neg_other)
+            f, fp = items[j]
+            # max() keeps the first of equals: replace only when strictly better.
+            if (f.score, (f.end or 0) - (f.start or 0)) > (best.score, (best.end or 0) - (best.start or 0)):
+                best, params = f, fp
+            k += 1
         out.append(Redaction(start, end, best.entity, _replacement(best, params, text[start:end])))
     return out
 

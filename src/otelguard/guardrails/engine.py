@@ -161,7 +161,7 @@ def _event_id() -> str:
     return f"{_ID_PREFIX}{next(_ID_SEQ):016x}"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: ~3x cheaper to create, and it never leaves this module's results
 class _PendingEvent:
     """What an event needs; the row (findings JSON etc.) is built only when asked for."""
 
@@ -382,6 +382,9 @@ class Snapshot:
         begun = _now_ns()
         deadline = begun + policy.timeout_ms * 1_000_000
         hits = policy.scan(scan)
+        scan.use_set(
+            policy.pattern_set
+        )  # the rules' hits come from this set: Detector searches from its floor
         for pos, rule in enumerate(policy.rules):
             if run.stage not in rule.stages:
                 continue
@@ -389,8 +392,9 @@ class Snapshot:
             rule_hits = hits[pos]
             if validator.patterns and not rule_hits:
                 continue  # none of its patterns occur: it cannot find anything
-            if _now_ns() > deadline:
-                self._timeout(policy, rule, run, (_now_ns() - begun) // 1000)
+            now = _now_ns()
+            if now > deadline:
+                self._timeout(policy, rule, run, (now - begun) // 1000)
                 return
             breaker = self._breakers.get((policy.name, policy.version, rule.name), policy.breaker)
             if not breaker.allow():

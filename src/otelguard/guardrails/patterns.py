@@ -8,6 +8,12 @@ A policy's patterns are compiled into one :class:`PatternSet`; one scan of the t
 occur anywhere, and only those run again (:meth:`Regex.finditer`) to find where. Both work on the UTF-8
 bytes of the text (:class:`ScanText` encodes once); offsets are converted back to ``str`` indices, for
 free when the text is ASCII.
+
+Finding where costs one pass over the text per matching pattern, mostly spent before its first match. A
+set also compiles all its patterns into one alternation (the *locator*): its leftmost match starts where
+the earliest match of any pattern of the set starts, so once a set matched, every one of its patterns can
+start searching there (:attr:`ScanText.floor`) and find exactly what a search from 0 finds — RE2 still
+sees the text before that offset as context for ``\b`` and ``^``.
 """
 
 from __future__ import annotations
@@ -43,17 +49,35 @@ class ScanText:
     text: str
     data: bytes = field(init=False)
     ascii: bool = field(init=False)
+    # The set whose hits the validators about to run were given (see ``floor``), and its cached floor.
+    _floor_set: PatternSet | None = field(init=False, default=None, repr=False)
+    _floor: int = field(init=False, default=-1, repr=False)
 
     def __post_init__(self) -> None:
         self.data = self.text.encode("utf-8", "surrogatepass")
         self.ascii = len(self.data) == len(self.text)
 
-    def char_offset(self, byte_offset: int) -> int:
+    def char_offset(self, byte_offset: int, known: tuple[int, int] = (0, 0)) -> int:
+        """The ``str`` index of ``byte_offset``; ``known`` is an earlier (byte, char) pair to count from."""
         if self.ascii:
             return byte_offset
+        b, c = known if known[0] <= byte_offset else (0, 0)
         if _BYTES_TO_CHARS is not None:
-            return int(_BYTES_TO_CHARS(self.data, 0, byte_offset))
-        return len(self.data[:byte_offset].decode("utf-8", "surrogatepass"))
+            return c + int(_BYTES_TO_CHARS(self.data, b, byte_offset))
+        return c + len(self.data[b:byte_offset].decode("utf-8", "surrogatepass"))
+
+    def use_set(self, patterns: PatternSet) -> None:
+        """Declare the set whose :meth:`PatternSet.match` hits the next validators receive."""
+        self._floor_set = patterns
+        self._floor = -1
+
+    @property
+    def floor(self) -> int:
+        """Byte offset before which no pattern of the declared set matches (0 when none is declared).
+        Only valid for the patterns of that set: callers use it for set hits only."""
+        if self._floor < 0:
+            self._floor = 0 if self._floor_set is None else self._floor_set.first_start(self)
+        return self._floor
 
 
 def _options(max_mem: int, case_insensitive: bool = False) -> Any:
@@ -104,47 +128,58 @@ class Regex:
     def search(self, text: ScanText) -> bool:
         return self._re.search(text.data) is not None
 
-    def finditer(self, text: ScanText, group: int = 0) -> Iterator[tuple[int, int]]:
-        """``(start, end)`` of every non-empty match (of ``group`` when it took part), in ``str`` offsets."""
-        if self._raw is not None:
-            yield from self._finditer_raw(text, group)
-            return
-        for m in self._re.finditer(text.data):
-            start, end = m.span(group)
-            if start < 0 or start == end:
-                continue
-            if text.ascii:
-                yield start, end
-            else:
-                yield text.char_offset(start), text.char_offset(end)
+    def finditer(self, text: ScanText, group: int = 0, pos: int = 0) -> Iterator[tuple[int, int]]:
+        """``(start, end)`` of every non-empty match (of ``group`` when it took part), in ``str`` offsets;
+        the search starts at byte offset ``pos``."""
+        yield from self.spans(text, group, pos)
 
-    def _finditer_raw(self, text: ScanText, group: int) -> Iterator[tuple[int, int]]:
+    def spans(self, text: ScanText, group: int = 0, pos: int = 0) -> list[tuple[int, int]]:
+        """:meth:`finditer` as a list (cheaper on the hot path than a generator)."""
+        out: list[tuple[int, int]] = []
         data = text.data
         n = len(data)
-        pos = 0
-        match = self._raw.Match
-        while pos <= n:
-            spans = match(_UNANCHORED, data, pos, n)
-            s0, e0 = spans[0]
-            if s0 < 0:
-                return
-            start, end = spans[group] if group else (s0, e0)
-            if 0 <= start < end:
-                if text.ascii:
-                    yield start, end
-                else:
-                    yield text.char_offset(start), text.char_offset(end)
-            pos = e0 if e0 > s0 else e0 + 1
+        if self._raw is not None:
+            match = self._raw.Match
+            while pos <= n:
+                found = match(_UNANCHORED, data, pos, n)
+                s0, e0 = found[0]
+                if s0 < 0:
+                    break
+                start, end = found[group] if group else (s0, e0)
+                if 0 <= start < end:
+                    out.append((start, end))
+                pos = e0 if e0 > s0 else e0 + 1
+        else:
+            for m in self._re.finditer(data, pos):
+                start, end = m.span(group)
+                if 0 <= start < end:
+                    out.append((start, end))
+        if out and not text.ascii:
+            out = _to_chars(text, out)
+        return out
+
+
+def _to_chars(text: ScanText, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Byte spans (in order of start) → ``str`` spans, counting each from the previous offset."""
+    out = []
+    known = (0, 0)
+    for start, end in spans:
+        s = text.char_offset(start, known)
+        e = text.char_offset(end, (start, s))
+        known = (start, s)
+        out.append((s, e))
+    return out
 
 
 class PatternSet:
     """Many patterns, one scan: which of them match somewhere in a text."""
 
-    __slots__ = ("_set", "size")
+    __slots__ = ("_locator", "_set", "size")
 
     def __init__(self, patterns: Sequence[str]) -> None:
         self.size = len(patterns)
         self._set: Any = None
+        self._locator: Any = None
         if not patterns:
             return
         built = re2.Set.SearchSet(_options(_SET_MEM))
@@ -159,6 +194,7 @@ class PatternSet:
         except re2.error as exc:  # pragma: no cover - only when the combined program exceeds memory
             raise PatternError(f"the combined pattern set does not compile: {_message(exc)}") from None
         self._set = built
+        self._locator = _locator(patterns)
 
     def match(self, text: ScanText) -> list[int]:
         """Indices of the patterns that match somewhere (unordered)."""
@@ -166,3 +202,27 @@ class PatternSet:
             return []
         found: list[int] | None = self._set.Match(text.data)
         return found or []
+
+    def first_start(self, text: ScanText) -> int:
+        """Byte offset where the earliest match of any pattern starts (``len(text.data)`` when none does)."""
+        data = text.data
+        if self._locator is None:
+            return 0 if self._set is not None else len(data)
+        if _UNANCHORED is not None:
+            start = self._locator.Match(_UNANCHORED, data, 0, len(data))[0][0]
+            return len(data) if start < 0 else int(start)
+        m = self._locator.search(data)
+        return len(data) if m is None else int(m.start())
+
+
+def _locator(patterns: Sequence[str]) -> Any:
+    """One alternation of the patterns, captures off: its leftmost match starts at the earliest match
+    start of any of them. None (no floor: search from 0) if RE2 will not compile it."""
+    opts = _options(_SET_MEM)
+    opts.never_capture = True
+    try:
+        compiled = re2.compile("|".join(f"(?:{p})" for p in patterns), opts)
+    except re2.error:  # pragma: no cover - each pattern compiled alone; only a memory limit can refuse this
+        return None
+    raw = getattr(compiled, "_regexp", None)
+    return raw if raw is not None and _UNANCHORED is not None else compiled

@@ -57,6 +57,7 @@ def _after(text: str, end: int) -> str:
 
 
 _NOT_DIGITS = re.compile(r"[^0-9]+")
+_ASCII_DIGITS = "0123456789"
 
 
 def _digits(value: str) -> str:
@@ -119,12 +120,16 @@ def _confirm_card(text: str, start: int, end: int) -> tuple[int, int, float] | N
         or (_after(text, end) == "." and _after(text, end + 1).isdigit())
     ):
         return None
-    seps = {ch for ch in value if not ch.isdigit()}
+    seps = set(value).difference(_ASCII_DIGITS)  # the pattern only takes ASCII digits, " " and "-"
     if len(seps) > 1:
         return None
-    if seps and tuple(len(g) for g in value.split(next(iter(seps)))) not in _CARD_GROUPS:
-        return None
-    d = _digits(value)
+    if seps:
+        sep = next(iter(seps))
+        if tuple(len(g) for g in value.split(sep)) not in _CARD_GROUPS:
+            return None
+        d = value.replace(sep, "")
+    else:
+        d = value
     if not 13 <= len(d) <= 19 or not luhn_valid(d) or len(set(d)) == 1:
         return None
     return start, end, 0.95 if _card_brand_known(d) and _brand_length_ok(d) else 0.4
@@ -208,7 +213,14 @@ def iban_valid(compact: str) -> bool:
     if expected is None or len(compact) != expected or not compact.isalnum():
         return False
     rearranged = compact[4:] + compact[:4]
+    if rearranged.isascii():  # letters → 10..35 in one C call (the pattern only takes ASCII)
+        return int(rearranged.translate(_BASE36)) % 97 == 1
     return int("".join(str(int(ch, 36)) for ch in rearranged)) % 97 == 1
+
+
+_BASE36 = str.maketrans(
+    {ch: str(int(ch, 36)) for ch in "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"}
+)
 
 
 def _confirm_iban(text: str, start: int, end: int) -> tuple[int, int, float] | None:
@@ -216,13 +228,16 @@ def _confirm_iban(text: str, start: int, end: int) -> tuple[int, int, float] | N
     expected = _IBAN_LENGTHS.get(value[:2])
     if expected is None:
         return None
-    positions = [start + i for i, ch in enumerate(value) if ch != " "]
-    if len(positions) < expected:
+    packed = value.replace(" ", "")
+    if len(packed) < expected:
         return None
-    compact = "".join(text[p] for p in positions[:expected])
-    if not iban_valid(compact):
+    if not iban_valid(packed[:expected]):
         return None
-    stop = positions[expected - 1] + 1
+    if len(packed) == expected:
+        stop = start + len(value.rstrip(" "))  # its last non-space character ends it
+    else:
+        positions = [start + i for i, ch in enumerate(value) if ch != " "]
+        stop = positions[expected - 1] + 1
     if stop < end and text[stop:end].strip() and text[stop] != " ":
         return None  # the candidate runs on into more alphanumerics: not an IBAN boundary
     return start, stop, 0.95

@@ -41,6 +41,7 @@ HIGH_ENTROPY = "HIGH_ENTROPY"
 _TOKEN_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-")
 _HEX = frozenset("0123456789abcdefABCDEF-")
 _WORDISH = re.compile(r"[a-z]{3,}")
+_DIGITS = frozenset("0123456789")
 
 
 class SecretsParams(ValidatorParams):
@@ -57,7 +58,13 @@ def _after(text: str, end: int) -> str:
 
 
 def _classes(value: str) -> int:
+    if value.isascii():  # the patterns' values are ASCII: case changes and set tests run in C
+        return (value != value.upper()) + (value != value.lower()) + (not _DIGITS.isdisjoint(value))
     return any(c.islower() for c in value) + any(c.isupper() for c in value) + any(c.isdigit() for c in value)
+
+
+def _has_digit(value: str) -> bool:
+    return not _DIGITS.isdisjoint(value) if value.isascii() else any(c.isdigit() for c in value)
 
 
 def _confirm_aws(text: str, start: int, end: int) -> tuple[int, int, float] | None:
@@ -78,7 +85,7 @@ def _confirm_openai(text: str, start: int, end: int) -> tuple[int, int, float] |
     if value.startswith("sk-ant-"):
         return None
     body = value.rsplit("-", 1)[-1] if value.count("-") <= 2 else value[3:]
-    if _classes(body) < 2 or not any(c.isdigit() for c in value):
+    if _classes(body) < 2 or not _has_digit(value):
         return None
     return start, end, 0.9
 
@@ -191,10 +198,10 @@ class Secrets(Validator):
     def _confirm_entropy(self, text: str, start: int, end: int) -> tuple[int, int, float] | None:
         p: SecretsParams = self.params  # type: ignore[assignment]
         value = text[start:end].rstrip("=")
-        if not p.include_hex and all(c in _HEX for c in value):
+        if not p.include_hex and _HEX.issuperset(value):
             return None
         classes = _classes(value)
-        if classes < 2 or not any(c.isdigit() for c in value):
+        if classes < 2 or not _has_digit(value):
             return None
         if value.count("/") >= 2 and all(seg.isalpha() or not seg for seg in value.split("/")[:-1]):
             return None  # a path
