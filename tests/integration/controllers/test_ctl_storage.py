@@ -28,9 +28,9 @@ def test_storage_step_applies_once_then_only_ttl_changes(chdb: ChdbTransport, db
     desired = controller.plan(inp)
     assert desired.storage is not None
     outcome = apply_storage(desired.storage, chdb, db)
-    assert outcome.ok and outcome.writes >= 4 and outcome.schema_version == 4
+    assert outcome.ok and outcome.writes >= 5 and outcome.schema_version == 5
     status = controller.status(inp, desired, Applied(storage=outcome))
-    assert ready(status)[0] == "True" and status["schemaVersion"] == 4
+    assert ready(status)[0] == "True" and status["schemaVersion"] == 5
     assert "toIntervalDay(180)" in ttl_days(chdb)["guardrail_events"]
 
     again = apply_storage(desired.storage, chdb, db)
@@ -43,13 +43,13 @@ def test_storage_step_applies_once_then_only_ttl_changes(chdb: ChdbTransport, db
     desired7 = controller.plan(make_input(shorter))
     assert desired7.storage is not None
     changed = apply_storage(desired7.storage, chdb, db)
-    assert (changed.ok, changed.writes) == (True, 2)  # TTL of spans and of traces
+    assert (changed.ok, changed.writes) == (True, 3)  # TTL of spans, traces and trace_index
     assert "toIntervalDay(7)" in ttl_days(chdb)["spans"]
 
 
 def test_apply_clickhouse_reports_what_it_did(chdb: ChdbTransport) -> None:
     first = apply_clickhouse(chdb, Retention(spans_days=30, scores_days=90, guardrail_events_days=90))
-    assert first[:4] == ["0001_spans", "0002_traces", "0003_scores", "0004_guardrail_events"]
+    assert first[:5] == ["0001_spans", "0002_traces", "0003_scores", "0004_guardrail_events", "0005_trace_index"]
     assert apply_clickhouse(chdb, Retention(spans_days=30, scores_days=90, guardrail_events_days=90)) == []
 
 

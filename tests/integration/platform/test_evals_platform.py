@@ -160,12 +160,13 @@ def test_backfill_scores_stored_spans_once(up: Platform) -> None:
     def post(path: str, payload: dict[str, Any]) -> httpx.Response:
         return httpx.post(f"{up.api_url}{path}", json=payload, headers=up.auth, timeout=30)
 
-    def backfilled() -> dict[str, Any]:  # once both new spans are stored
-        r = post("/api/v1/evaluators/late/backfill", body)
-        assert r.status_code == 202, r.text
-        return dict(r.json()) if r.json()["spans_read"] >= 2 else {}
+    def stored(span_id: str) -> bool:  # the ingest-time evaluator scored it: the span is in ClickHouse
+        return bool(up.get("/api/v1/scores", name="mentions_refund", span_id=span_id).json()["items"])
 
-    got = eventually(backfilled)
+    eventually(lambda: all(stored(s) for s in mine))
+    r = post("/api/v1/evaluators/late/backfill", body)
+    assert r.status_code == 202, r.text
+    got = dict(r.json())
     # only LLM spans are read (the target's spanKinds), all of them sampled (rate 1)
     assert got["matched"] == got["spans_read"] and got["evaluator"] == "default/late"
 
