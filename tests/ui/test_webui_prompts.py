@@ -124,7 +124,8 @@ def seed_prompt_spans(platform: Platform) -> int:
     calls: list[tuple[int, int, int, int, bool]] = []  # (version, start, latency ms, input tokens, failed)
     calls += [(1, now - (300 - 11 * i) * minute, 780 + 9 * i, 900 + 7 * i, i == 5) for i in range(22)]
     calls += [(2, now - (50 - 10 * i) * minute, 1400 + 20 * i, 1500, False) for i in range(4)]
-    calls += [(2, now + i * 10**9, 1500 + 15 * i, 1600 + 5 * i, False) for i in range(22)]
+    # 10 ms apart just after now (after the label move): all in the past by the time a test queries "now"
+    calls += [(2, now + i * 10**7, 1500 + 15 * i, 1600 + 5 * i, False) for i in range(22)]
     for version, start, latency_ms, tokens, failed in calls:
         span = tracer.start_span("chat gpt-4o-mini", start_time=start)
         span.set_attribute("gen_ai.operation.name", "chat")
