@@ -49,7 +49,13 @@ def test_storage_step_applies_once_then_only_ttl_changes(chdb: ChdbTransport, db
 
 def test_apply_clickhouse_reports_what_it_did(chdb: ChdbTransport) -> None:
     first = apply_clickhouse(chdb, Retention(spans_days=30, scores_days=90, guardrail_events_days=90))
-    assert first[:5] == ["0001_spans", "0002_traces", "0003_scores", "0004_guardrail_events", "0005_trace_index"]
+    assert first[:5] == [
+        "0001_spans",
+        "0002_traces",
+        "0003_scores",
+        "0004_guardrail_events",
+        "0005_trace_index",
+    ]
     assert apply_clickhouse(chdb, Retention(spans_days=30, scores_days=90, guardrail_events_days=90)) == []
 
 
