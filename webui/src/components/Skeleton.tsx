@@ -17,3 +17,23 @@ export function TableSkeleton({ columns, rows = 8 }: { columns: number; rows?: n
     </tbody>
   );
 }
+
+/** The header of a detail page while it loads: a back link, a title and a row of stat cards. */
+export function DetailHeaderSkeleton({ titleWidth, stats = 6 }: { titleWidth: string; stats?: number }) {
+  return (
+    <>
+      <Skeleton width={120} height={14} />
+      <div style={{ height: 16 }} />
+      <Skeleton width={titleWidth} height={28} />
+      <div className="stats" style={{ marginTop: 20 }}>
+        {Array.from({ length: stats }, (_, i) => (
+          <div key={i} className="stat">
+            <Skeleton width="50%" height={10} />
+            <div style={{ height: 8 }} />
+            <Skeleton width="70%" height={18} />
+          </div>
+        ))}
+      </div>
+    </>
+  );
+}

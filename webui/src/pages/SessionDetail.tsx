@@ -8,7 +8,7 @@ import { formatCost, formatDuration, formatTimestamp, formatTokens, nsToDate } f
 import { axisTicks, barPosition } from "../lib/waterfall";
 import { CopyButton } from "../components/CopyButton";
 import { IconAlert, IconArrowLeft, IconGuardrails } from "../components/Icons";
-import { Skeleton } from "../components/Skeleton";
+import { DetailHeaderSkeleton, Skeleton } from "../components/Skeleton";
 import "../sessions-compare.css";
 
 /** GET /api/v1/sessions/{id}: each trace carries its turn's previews (see the sessions router). */
@@ -171,18 +171,7 @@ function Turn({ trace, n, sessionStart }: { trace: SessionTrace; n: number; sess
 function SessionSkeleton() {
   return (
     <div className="page" aria-busy="true">
-      <Skeleton width={120} height={14} />
-      <div style={{ height: 16 }} />
-      <Skeleton width="35%" height={28} />
-      <div className="stats" style={{ marginTop: 20 }}>
-        {Array.from({ length: 6 }, (_, i) => (
-          <div key={i} className="stat">
-            <Skeleton width="50%" height={10} />
-            <div style={{ height: 8 }} />
-            <Skeleton width="70%" height={18} />
-          </div>
-        ))}
-      </div>
+      <DetailHeaderSkeleton titleWidth="35%" />
       <div className="card" style={{ padding: 16, display: "grid", gap: 12 }}>
         {Array.from({ length: 5 }, (_, i) => (
           <Skeleton key={i} width={`${92 - i * 9}%`} height={18} />

@@ -10,7 +10,7 @@ import { CopyButton } from "../components/CopyButton";
 import { IconAlert, IconArrowLeft, IconChevron } from "../components/Icons";
 import { AttributeTable, JsonViewer } from "../components/JsonViewer";
 import { KindBadge, kindOf } from "../components/KindBadge";
-import { Skeleton } from "../components/Skeleton";
+import { DetailHeaderSkeleton, Skeleton } from "../components/Skeleton";
 import { ScoreList, ScoreMarker } from "../components/ScoreViews";
 import { scoresBySpan, type Score } from "../lib/scoreFormat";
 
@@ -174,18 +174,7 @@ function SpanPanel({ span, traceStart, scores }: { span: SpanNode; traceStart: n
 function DetailSkeleton() {
   return (
     <div className="page" aria-busy="true">
-      <Skeleton width={120} height={14} />
-      <div style={{ height: 16 }} />
-      <Skeleton width="40%" height={28} />
-      <div className="stats" style={{ marginTop: 20 }}>
-        {Array.from({ length: 6 }, (_, i) => (
-          <div key={i} className="stat">
-            <Skeleton width="50%" height={10} />
-            <div style={{ height: 8 }} />
-            <Skeleton width="70%" height={18} />
-          </div>
-        ))}
-      </div>
+      <DetailHeaderSkeleton titleWidth="40%" />
       <div className="detail-grid" style={{ marginTop: 20 }}>
         <div className="card" style={{ padding: 16, display: "grid", gap: 12 }}>
           {Array.from({ length: 6 }, (_, i) => (
