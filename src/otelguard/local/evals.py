@@ -16,7 +16,7 @@ import signal
 import subprocess
 import sys
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 import redis
@@ -80,8 +80,11 @@ class LocalEvals:
         workers: int = 1,
         concurrency: int = 8,
         manifests: Path | None = None,
+        local_statuses: bool = True,
         status_interval_s: float = 2.0,
     ) -> None:
+        """``local_statuses``: copy the workers' counters into local Evaluator objects (``otelguard up``); a
+        cluster's collector leaves that to the operator, so it polls nothing."""
         self._db = db
         self._redis_url = redis_url
         self._redis = redis.Redis.from_url(redis_url)
@@ -89,6 +92,7 @@ class LocalEvals:
         self._concurrency = concurrency
         self._manifests = manifests
         self._status_interval_s = status_interval_s
+        self._local_statuses = local_statuses
         self._procs: list[subprocess.Popen[bytes]] = []
         self._stop = threading.Event()
         self._status_thread: threading.Thread | None = None
@@ -110,10 +114,11 @@ class LocalEvals:
             )
         self.enqueuer.start()
         self.drain.start()
-        self._status_thread = threading.Thread(
-            target=self._statuses, name="otelguard-eval-status", daemon=True
-        )
-        self._status_thread.start()
+        if self._local_statuses:
+            self._status_thread = threading.Thread(
+                target=self._statuses, name="otelguard-eval-status", daemon=True
+            )
+            self._status_thread.start()
         return self
 
     def offer(self, records: Sequence[SpanRecord]) -> None:
@@ -140,17 +145,6 @@ class LocalEvals:
         self.drain.stop()
         if self._status_thread is not None:
             self._status_thread.join(5)
-        with contextlib.suppress(Exception):
-            update_evaluator_statuses(self._db, self._redis)
+            with contextlib.suppress(Exception):
+                update_evaluator_statuses(self._db, self._redis)
         self._redis.close()
-
-    @property
-    def worker_pids(self) -> list[int]:
-        return [p.pid for p in self._procs]
-
-    def describe(self) -> Mapping[str, int]:
-        return {
-            "enqueued_spans": self.enqueuer.enqueued_spans,
-            "dropped_spans": self.enqueuer.dropped,
-            "scores_written": self.drain.written,
-        }

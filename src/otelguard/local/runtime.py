@@ -153,7 +153,12 @@ async def serve(
         if collector:
             if stores.redis_url is not None:
                 evals = LocalEvals(
-                    stores.db, stores.clickhouse, stores.redis_url, workers=eval_workers, manifests=manifests
+                    stores.db,
+                    stores.clickhouse,
+                    stores.redis_url,
+                    workers=eval_workers,
+                    manifests=manifests,
+                    local_statuses=api,  # `otelguard up`; a cluster's operator writes the counters
                 )
                 await asyncio.to_thread(evals.start)
             running = Collector(
