@@ -243,6 +243,22 @@ def test_event_writer_drops_when_full_and_never_blocks(rows: Rows) -> None:
     svc.close()
 
 
+def test_event_writer_batches_what_arrives_within_its_linger(rows: Rows) -> None:
+    calls: list[int] = []
+    rows.put("ns/pii", spec(pii()))
+    svc = GuardService(rows, config=GuardConfig(cache_size=0))
+    svc.writer = EventWriter(lambda batch: calls.append(len(batch)), linger_s=1.0)
+    svc.start(poll=False)
+    for i in range(30):
+        check(svc, f"{TEXT} {i}")
+    svc.writer.flush()
+    # 30 decisions with one event each, all within a second of the first: one insert, not 30.
+    assert calls == [30]
+    check(svc, f"{TEXT} last")
+    svc.close()  # closing does not wait out the linger, and writes what is queued
+    assert calls == [30, 1]
+
+
 def test_failing_sink_counts_drops_and_keeps_serving(rows: Rows) -> None:
     def broken(_rows: Sequence[Mapping[str, Any]]) -> None:
         raise RuntimeError("store down")
