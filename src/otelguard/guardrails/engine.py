@@ -12,13 +12,16 @@ policies act; shadow-mode policies record the same decisions (``shadow=True`` ev
 validators see the original text, so every finding's offsets refer to it; sanitize then redacts all
 collected spans in one pass, and transforms run on the result. A block stops evaluation.
 
-Time budgets. Validators are synchronous Python and cannot be interrupted, so "timeout" is cooperative: the
-policy's ``timeoutMs`` is checked before each rule (once spent, the remaining rules are skipped with a
-``timeout_<onTimeout>`` event), and each validator's run time is measured against its rule's ``timeoutMs``
-(default: the policy's). An overrun still completes and its result counts (``validator_timeout`` event), but
-it — like a validator that raises (``validator_error_<onTimeout>``) — is a failure for the rule's circuit
-breaker; while the breaker is open the rule is skipped (``circuit_open_<onTimeout>``). Skipped rules get the
-policy's ``onTimeout`` verdict: ``pass``, or ``block`` (enforce mode only).
+Time budgets. The policy's ``timeoutMs`` is checked before each rule (once spent, the remaining rules are
+skipped with a ``timeout_<onTimeout>`` event), and each validator's run is held to its rule's ``timeoutMs``
+(default: the policy's; never past the policy's deadline). A ``preemptible`` validator (model inference)
+runs on a worker thread and the engine stops waiting when its budget is spent: the rule is abandoned
+(``validator_timeout_<onTimeout>``; the run finishes in the background and its result is dropped). The
+regex tier runs inline — microseconds, where a thread hop would cost more than the work — so its budget is
+measured: an overrun still completes and its result counts (``validator_timeout`` event). Both, like a
+validator that raises (``validator_error_<onTimeout>``), are failures for the rule's circuit breaker; while
+the breaker is open the rule is skipped (``circuit_open_<onTimeout>``). Skipped rules get the policy's
+``onTimeout`` verdict: ``pass``, or ``block`` (enforce mode only).
 
 Verdict: ``block`` (``result.block`` has the safe message, which is also ``result.text``), ``flag`` (a rule
 failed; use ``result.text`` and honour ``result.retry`` / ``result.fallback`` when set), or ``pass``.
@@ -33,6 +36,8 @@ import os
 import threading
 import time
 from collections.abc import Collection, Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -70,6 +75,7 @@ from otelguard.guardrails.base import (
 from otelguard.guardrails.breaker import BreakerBoard
 from otelguard.guardrails.patterns import ScanText
 from otelguard.guardrails.policy import CompiledPolicy, CompiledRule, policy_order
+from otelguard.guardrails.registry import Validator
 
 __all__ = [
     "Engine",
@@ -88,6 +94,33 @@ __all__ = [
 Verdict = Literal["pass", "flag", "block"]
 log = logging.getLogger(__name__)
 _now_ns = time.perf_counter_ns
+
+# Worker threads for preemptible validators, shared by every engine in the process. Bounded: hung runs can
+# occupy them all, after which every wait times out and the rules' breakers open.
+_PREEMPT_WORKERS = max(2, min(8, os.cpu_count() or 2))
+_preempt_pool: ThreadPoolExecutor | None = None
+_preempt_lock = threading.Lock()
+
+
+def _pool() -> ThreadPoolExecutor:
+    global _preempt_pool
+    if _preempt_pool is None:
+        with _preempt_lock:
+            if _preempt_pool is None:
+                _preempt_pool = ThreadPoolExecutor(_PREEMPT_WORKERS, thread_name_prefix="guard-validator")
+    return _preempt_pool
+
+
+def _forget_pool() -> None:
+    global _preempt_pool
+    _preempt_pool = None  # a forked child (Celery prefork) has none of the parent's threads
+
+
+os.register_at_fork(after_in_child=_forget_pool)
+
+
+class _Abandoned(Exception):
+    """A preemptible validator that did not finish within its budget."""
 
 
 class InvalidText(GuardrailError, ValueError):
@@ -402,8 +435,21 @@ class Snapshot:
                     return
                 continue
             t0 = _now_ns()
+            budget_ns = (rule.timeout_ms or policy.timeout_ms) * 1_000_000
             try:
-                findings = validator.check(scan, ctx, rule_hits if validator.patterns else None)
+                if validator.preemptible:
+                    wait_ns = min(budget_ns, deadline - t0)
+                    findings = self._run_bounded(validator, scan, ctx, rule_hits, wait_ns)
+                else:
+                    findings = validator.check(scan, ctx, rule_hits if validator.patterns else None)
+            except _Abandoned:
+                breaker.failure()
+                latency = (_now_ns() - t0) // 1000
+                run.timings.append(ValidatorTiming(policy.name, rule.name, rule.validator_name, latency))
+                detail = f"its validator overran its {budget_ns // 1_000_000} ms budget and was abandoned"
+                if self._skip(policy, rule, run, "validator_timeout", detail, latency):
+                    return
+                continue
             except Exception as exc:  # a broken validator must not fail the request: onTimeout decides
                 breaker.failure()
                 log.warning(
@@ -426,7 +472,7 @@ class Snapshot:
             elapsed = _now_ns() - t0
             latency = elapsed // 1000
             run.timings.append(ValidatorTiming(policy.name, rule.name, rule.validator_name, latency))
-            if elapsed > (rule.timeout_ms or policy.timeout_ms) * 1_000_000:
+            if elapsed > budget_ns:
                 # It cannot be interrupted, so its (late) result still counts; the breaker stops the next.
                 breaker.failure()
                 run.events.append(
@@ -445,6 +491,21 @@ class Snapshot:
             self._fail(policy, rule, score, reported, latency, run)
             if run.block is not None and not policy.shadow:
                 return
+
+    @staticmethod
+    def _run_bounded(
+        validator: Validator, scan: ScanText, ctx: CheckContext, hits: Collection[int], wait_ns: int
+    ) -> list[Finding]:
+        """``validator.check`` on a worker thread, waited for at most ``wait_ns``. The worker gets its own
+        :class:`ScanText` (its caches are not thread-safe, and an abandoned run outlives this call)."""
+        own = ScanText(scan.text)
+        future = _pool().submit(validator.check, own, ctx, hits if validator.patterns else None)
+        try:
+            result: list[Finding] = future.result(timeout=max(wait_ns, 0) / 1e9)
+        except FutureTimeout:
+            future.cancel()  # still queued behind hung runs: never start it
+            raise _Abandoned from None
+        return result
 
     def _fail(
         self,

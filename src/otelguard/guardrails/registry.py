@@ -104,6 +104,11 @@ class Validator(ABC):
     # unless one of them matches, so the engine skips ``check`` when the set reports none of them.
     patterns: tuple[str, ...] = ()
 
+    # Takes milliseconds (model inference) rather than microseconds: the engine runs it on a worker thread
+    # and stops waiting once its budget is spent, so a slow or hung run cannot hold the request (the thread
+    # hop costs tens of microseconds, which is why the regex tier does not do this).
+    preemptible: ClassVar[bool] = False
+
     def __init__(self, params: ValidatorParams) -> None:
         self.params = params
 

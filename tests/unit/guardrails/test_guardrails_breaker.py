@@ -209,3 +209,112 @@ def test_request_budget_skips_the_rest() -> None:
     r = engine.evaluate("mail a@b.io", "input")
     assert r.verdict == "block"
     assert [(e.action, e.rule) for e in r.events] == [("validator_timeout", "slow"), ("timeout_block", "pii")]
+
+
+# -- preemptible validators: the engine stops waiting --------------------------------------------------
+class Hanging(Validator):
+    """A preemptible validator that blocks until released (a hung model call)."""
+
+    name = "test_hanging"
+    preemptible = True
+
+    def __init__(self) -> None:
+        super().__init__(NoParams())
+        self.release = threading.Event()
+        self.started = threading.Event()
+        self.finished = threading.Event()
+        self.calls = 0
+
+    def check(
+        self, text: ScanText, context: CheckContext, hits: Collection[int] | None = None
+    ) -> list[Finding]:
+        self.calls += 1
+        self.started.set()
+        self.release.wait(10)
+        self.finished.set()
+        return [Finding("hanging", "x", 0, 1, 1.0)]
+
+
+def test_hung_preemptible_validator_is_abandoned_at_its_budget() -> None:
+    hung = Hanging()
+    engine = Engine([build(hung, onTimeout="block")])
+    started = time.perf_counter()
+    r = engine.evaluate("mail jane@example.com", "input")
+    took = time.perf_counter() - started
+    try:
+        # Answered at the 5 ms rule budget (plus scheduling), not when the validator returns (10 s).
+        assert took < 1.0 and hung.started.is_set() and not hung.finished.is_set()
+        assert r.verdict == "block"
+        assert [(e.action, e.verdict, e.rule) for e in r.events] == [
+            ("validator_timeout_block", "block", "slow")
+        ]
+        assert r.block is not None and "abandoned" in r.block.reason
+        assert [t.rule for t in r.timings] == ["slow"]
+    finally:
+        hung.release.set()
+    assert hung.finished.wait(5)  # the abandoned run ends in the background; its finding was dropped
+
+
+def test_abandoned_rule_passes_by_default_and_other_rules_still_run() -> None:
+    hung = Hanging()
+    engine = Engine([build(hung, timeoutMs=2000)])
+    try:
+        r = engine.evaluate("mail jane@example.com", "input")
+        assert r.verdict == "flag" and r.text == "mail <EMAIL>"
+        assert [(e.action, e.rule) for e in r.events] == [
+            ("validator_timeout_pass", "slow"),
+            ("sanitize", "pii"),
+        ]
+    finally:
+        hung.release.set()
+
+
+def test_repeated_abandons_open_the_breaker_so_no_more_runs_are_queued() -> None:
+    hung = Hanging()
+    engine = Engine(
+        [build(hung, circuitBreaker={"failureThreshold": 2, "cooldownSeconds": 30})],
+        breakers=BreakerBoard(Clock()),
+    )
+    try:
+        for _ in range(2):
+            assert [e.action for e in engine.evaluate("hello", "input").events] == ["validator_timeout_pass"]
+        r = engine.evaluate("hello", "input")
+        assert [e.action for e in r.events] == ["circuit_open_pass"]
+        assert hung.calls <= 2  # the open breaker submitted nothing more
+    finally:
+        hung.release.set()
+
+
+def test_fast_preemptible_validator_result_counts() -> None:
+    class Quick(Hanging):
+        name = "test_quick"
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.release.set()
+
+    engine = Engine([build(Quick(), timeoutMs=2000)])
+    r = engine.evaluate("hello", "input")
+    # Its finding (score 1.0 >= threshold) fails the rule (no onFail actions: "none") like an inline one's.
+    assert r.verdict == "flag"
+    assert [(e.action, e.rule, e.verdict) for e in r.events] == [("none", "slow", "flag")]
+
+
+def test_preemptible_validators_run_in_a_forked_child() -> None:
+    import os
+
+    class Quick(Hanging):
+        name = "test_quick_fork"
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.release.set()
+
+    engine = Engine([build(Quick(), timeoutMs=2000)])
+    assert engine.evaluate("hello", "input").verdict == "flag"  # the parent's pool now exists
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the child reports through its exit status
+        ok = engine.evaluate("hello", "input").events[0].action == "none"
+        os._exit(0 if ok else 1)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0

@@ -69,9 +69,9 @@ class GuardrailRule(ApiModel):
         None,
         ge=1,
         le=60000,
-        description="Time budget for this rule's validator (default: the policy's timeoutMs). Validators "
-        "are not interrupted: a run over budget still completes, is recorded as a validator_timeout event "
-        "and counts as a circuit-breaker failure.",
+        description="Time budget for this rule's validator (default: the policy's timeoutMs). Model-backed "
+        "validators are abandoned when it is spent (onTimeout applies); regex-tier ones run inline and "
+        "finish (a validator_timeout event). Either counts as a circuit-breaker failure.",
     )
 
 

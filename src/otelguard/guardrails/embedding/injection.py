@@ -165,6 +165,7 @@ class InjectionClassifier(Validator):
     aliases = ("prompt_injection_classifier", "jailbreak_classifier")
     Params = InjectionClassifierParams
     description = "Prompt injection / jailbreak by a classifier on sentence embeddings (max over chunks)."
+    preemptible = True
 
     def __init__(self, params: InjectionClassifierParams) -> None:
         super().__init__(params)

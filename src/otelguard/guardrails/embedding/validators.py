@@ -132,6 +132,7 @@ class Topic(Validator):
     aliases = ("topics", "ban_topics")
     Params = TopicParams
     description = "The text is about an allowed topic and none of the denied ones (embedding similarity)."
+    preemptible = True
 
     def __init__(self, params: TopicParams) -> None:
         super().__init__(params)
@@ -179,6 +180,7 @@ class Relevance(Validator):
     Params = RelevanceParams
     stages = _OUTPUT
     description = "The output is about what the prompt asked (embedding similarity to the input)."
+    preemptible = True
 
     def __init__(self, params: RelevanceParams) -> None:
         super().__init__(params)
@@ -231,6 +233,7 @@ class Grounding(Validator):
     Params = GroundingParams
     stages = _OUTPUT
     description = "Each output sentence is supported by the supplied context (per-sentence similarity)."
+    preemptible = True
 
     def __init__(self, params: GroundingParams) -> None:
         super().__init__(params)
