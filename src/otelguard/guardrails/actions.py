@@ -13,6 +13,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import re
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -45,6 +46,7 @@ __all__ = [
     "TransformParams",
     "apply_redactions",
     "compile_action",
+    "deanonymize",
     "plan_redactions",
     "repair_json",
     "transform_text",
@@ -67,6 +69,12 @@ class SanitizeParams(ActionParams):
     placeholder: str = Field("<{entity}>", max_length=256, description="Template; {entity} is replaced.")
     replacements: dict[str, str] = Field(default_factory=dict, description="Per-entity replacement text.")
     mask_char: str = Field("*", min_length=1, max_length=1)
+    reversible: bool = Field(
+        False,
+        description="Number the placeholders (<EMAIL_1>, <EMAIL_2>; one per distinct value) and return the "
+        "placeholder → original mapping to the caller, so the model's output can be de-anonymised. The "
+        "mapping is never stored. Only with style placeholder.",
+    )
 
     @model_validator(mode="after")
     def _template(self) -> SanitizeParams:
@@ -74,6 +82,11 @@ class SanitizeParams(ActionParams):
             self.placeholder.format(entity="X")
         except (KeyError, IndexError, ValueError) as exc:
             raise ValueError(f"placeholder may only use {{entity}}: {exc}") from None
+        if self.reversible:
+            if self.style != "placeholder":
+                raise ValueError(f"reversible needs style placeholder, not {self.style!r}")
+            if "{entity}" not in self.placeholder:
+                raise ValueError("a reversible placeholder must contain {entity} (it carries the number)")
         return self
 
 
@@ -232,6 +245,7 @@ class Redaction:
     end: int
     entity: str
     replacement: str
+    reversible: bool = False  # a numbered placeholder the caller may map back (see ``deanonymize``)
 
 
 def _replacement(finding: Finding, params: SanitizeParams, original: str) -> str:
@@ -264,6 +278,7 @@ def plan_redactions(text: str, items: Sequence[tuple[Finding, SanitizeParams]]) 
         if f.start is not None and f.end is not None and f.end > f.start
     )
     out = []
+    numbered: Callable[[str, str, SanitizeParams], str] | None = None
     n = len(spans)
     k = 0
     while k < n:
@@ -279,8 +294,46 @@ def plan_redactions(text: str, items: Sequence[tuple[Finding, SanitizeParams]]) 
             if (f.score, (f.end or 0) - (f.start or 0)) > (best.score, (best.end or 0) - (best.start or 0)):
                 best, params = f, fp
             k += 1
-        out.append(Redaction(start, end, best.entity, _replacement(best, params, text[start:end])))
+        original = text[start:end]
+        if params.reversible and best.entity not in params.replacements:
+            if numbered is None:
+                numbered = _numbering(text)
+            out.append(Redaction(start, end, best.entity, numbered(best.entity, original, params), True))
+        else:
+            out.append(Redaction(start, end, best.entity, _replacement(best, params, original)))
     return out
+
+
+def _numbering(text: str) -> Callable[[str, str, SanitizeParams], str]:
+    """A namer giving each distinct (entity, value) its own numbered placeholder, in order of appearance,
+    so the model sees one consistent stand-in per value; numbering skips any placeholder the text already
+    contains (then de-anonymising cannot touch text that was there before)."""
+    seen: dict[tuple[str, str], str] = {}
+    counts: dict[str, int] = {}
+
+    def name(entity: str, original: str, params: SanitizeParams) -> str:
+        key = (entity, original)
+        found = seen.get(key)
+        if found is None:
+            n = counts.get(entity, 0) + 1
+            found = params.placeholder.format(entity=f"{entity}_{n}")
+            while found in text:
+                n += 1
+                found = params.placeholder.format(entity=f"{entity}_{n}")
+            counts[entity] = n
+            seen[key] = found
+        return found
+
+    return name
+
+
+def deanonymize(text: str, mapping: Mapping[str, str]) -> str:
+    """``text`` with every placeholder of a reversible sanitize (``GuardResult.mapping``) put back to its
+    original value — one pass, longest placeholder first, so ``<EMAIL_1>`` never eats ``<EMAIL_10>``."""
+    if not mapping or not text:
+        return text
+    pattern = re.compile("|".join(re.escape(k) for k in sorted(mapping, key=len, reverse=True)))
+    return pattern.sub(lambda m: mapping[m.group(0)], text)
 
 
 def apply_redactions(text: str, redactions: Sequence[Redaction]) -> str:

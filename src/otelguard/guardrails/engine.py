@@ -273,6 +273,10 @@ class GuardResult:
     snapshot_version: int = 0
     latency_us: int = 0
 
+    # Placeholder → original value for reversible sanitizes: the caller's own data, returned to it by the
+    # guard API for de-anonymising the model's output (``actions.deanonymize``); never in events.
+    mapping: tuple[tuple[str, str], ...] = ()
+
     @property
     def events(self) -> list[GuardrailEvent]:
         """``guardrail_events`` rows: one per failed rule (shadow ones flagged) and per policy timeout."""
@@ -325,6 +329,7 @@ class GuardResult:
             "inputErrors": list(self.input_errors),
             "policies": list(self.policies),
             "latencyUs": self.latency_us,
+            **({"mapping": dict(self.mapping)} if self.mapping else {}),
         }
 
 
@@ -683,6 +688,7 @@ class Snapshot:
     def _result(self, run: _Run, problems: tuple[str, ...], matched: list[str], started: int) -> GuardResult:
         text = run.text
         redactions: list[Redaction] = []
+        mapping: dict[str, str] = {}
         done: list[str] = []
         if run.block is not None:
             verdict: Verdict = "block"
@@ -691,6 +697,7 @@ class Snapshot:
             verdict = "flag" if any(not o.shadow for o in run.outcomes) else "pass"
             if run.redact:
                 redactions = plan_redactions(text, run.redact)
+                mapping = {r.replacement: text[r.start : r.end] for r in redactions if r.reversible}
                 text = apply_redactions(text, redactions)
             for params in run.transforms:
                 text, steps = transform_text(text, params, json_expected=run.stage == "output")
@@ -704,6 +711,7 @@ class Snapshot:
             stage=run.stage,
             outcomes=tuple(run.outcomes),
             redactions=tuple(redactions),
+            mapping=tuple(mapping.items()),
             transforms=tuple(done),
             block=run.block,
             retry=run.retry,

@@ -89,6 +89,60 @@ def test_sanitize_hash_is_stable() -> None:
     assert a == engine.evaluate("mail a@example.com", "input").text and a.startswith("mail <EMAIL:")
 
 
+REVERSIBLE = {"type": "sanitize", "params": {"reversible": True}}
+
+
+def test_reversible_sanitize_numbers_values_and_maps_them_back() -> None:
+    from otelguard.guardrails.actions import deanonymize
+
+    text = "a@example.com wrote to b@example.com; a@example.com again, from 203.0.113.9"
+    engine = Engine([policy("p", rule("pii", "pii", REVERSIBLE))])
+    result = engine.evaluate(text, "input")
+    # One stand-in per distinct value, numbered per entity in order of appearance.
+    assert result.text == "<EMAIL_1> wrote to <EMAIL_2>; <EMAIL_1> again, from <IP_ADDRESS_1>"
+    assert dict(result.mapping) == {
+        "<EMAIL_1>": "a@example.com",
+        "<EMAIL_2>": "b@example.com",
+        "<IP_ADDRESS_1>": "203.0.113.9",
+    }
+    assert deanonymize(result.text, dict(result.mapping)) == text
+    assert result.to_dict()["mapping"] == dict(result.mapping)
+    # The model's answer refers to the stand-ins; the caller gets the real values back.
+    answer = "I will reply to <EMAIL_2> and cc <EMAIL_1>."
+    assert deanonymize(answer, dict(result.mapping)) == "I will reply to b@example.com and cc a@example.com."
+    # The mapping never reaches the stored events.
+    assert all("a@example.com" not in json.dumps(e.as_row(), default=str) for e in result.events)
+
+
+def test_reversible_numbering_skips_placeholders_already_in_the_text() -> None:
+    from otelguard.guardrails.actions import deanonymize
+
+    text = "literal <EMAIL_1> here, and jane@example.com"
+    result = Engine([policy("p", rule("pii", "pii", REVERSIBLE))]).evaluate(text, "input")
+    assert result.text == "literal <EMAIL_1> here, and <EMAIL_2>"
+    assert deanonymize(result.text, dict(result.mapping)) == text
+    assert deanonymize("<EMAIL_10> <EMAIL_2>", {"<EMAIL_1>": "x", "<EMAIL_2>": "y"}) == "<EMAIL_10> y"
+
+
+def test_plain_sanitize_and_blocks_return_no_mapping() -> None:
+    plain = Engine([policy("p", rule("pii", "pii", SANITIZE))]).evaluate(EMAIL_TEXT, "input")
+    assert plain.mapping == () and "mapping" not in plain.to_dict()
+    both = Engine([policy("p", rule("pii", "pii", REVERSIBLE, BLOCK))]).evaluate(EMAIL_TEXT, "input")
+    assert both.verdict == "block" and both.mapping == ()
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ({"reversible": True, "style": "mask"}, "reversible needs style placeholder"),
+        ({"reversible": True, "placeholder": "[redacted]"}, "must contain {entity}"),
+    ],
+)
+def test_reversible_params_checked_at_compile(params: dict[str, Any], message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        policy("p", rule("pii", "pii", {"type": "sanitize", "params": params}))
+
+
 def test_overlapping_findings_from_several_rules_merge() -> None:
     text = "key sk-proj-Xb7Kq9Lm2Np4Rs6Tv8Wx0Yz1Ab3Cd5Ef and mail bob@corp-example.com end"
     engine = Engine(
