@@ -333,6 +333,8 @@ class IngestGuard:
     ) -> list[dict[str, Any]]:
         rows: list[dict[str, Any]] = []
         for where, text in texts:
+            if len(texts) > 1 and not plan.may_fail([(where, text)]):
+                continue  # the joined pre-scan hit another text: this one cannot fail (a scan, not a check)
             try:
                 result = snapshot.evaluate(text, "ingest", meta)
             except Exception as exc:
@@ -548,12 +550,9 @@ def _acting_policies(result: GuardResult) -> set[str]:
 
 def _event_rows(result: GuardResult, project_id: str, where: str) -> list[dict[str, Any]]:
     rows = []
-    for event in result.events:
-        row = event.as_row()
+    extra = {"field": where}
+    for pending in result.pending_events:
+        row = pending.build(result.stage, result.request, extra).as_row()
         row["project_id"] = project_id
-        findings = json.loads(row["findings"])
-        for finding in findings:
-            finding["field"] = where
-        row["findings"] = json.dumps(findings, separators=(",", ":"), ensure_ascii=False)
         rows.append(row)
     return rows

@@ -208,7 +208,14 @@ class _PendingEvent:
     findings: tuple[Finding, ...]
     latency_us: int
 
-    def build(self, stage: str, request: RequestMeta) -> GuardrailEvent:
+    def build(
+        self, stage: str, request: RequestMeta, finding_extra: Mapping[str, Any] | None = None
+    ) -> GuardrailEvent:
+        """The event row; ``finding_extra`` is merged into every finding's JSON (e.g. which field of a span
+        the finding is in)."""
+        found = [f.to_json() for f in self.findings]
+        if finding_extra:
+            found = [{**f, **finding_extra} for f in found]
         return GuardrailEvent(
             id=self.id,
             project_id=request.project or "",
@@ -222,9 +229,7 @@ class _PendingEvent:
             stage=stage,
             action=self.action,
             verdict=self.verdict,
-            findings=json.dumps(
-                [f.to_json() for f in self.findings], separators=(",", ":"), ensure_ascii=False
-            ),
+            findings=json.dumps(found, separators=(",", ":"), ensure_ascii=False),
             latency_us=self.latency_us,
             shadow=self.policy.shadow,
         )
@@ -618,6 +623,7 @@ class Snapshot:
             run.request.project,
             policy.shadow,
             url=params.url,
+            url_secret_ref=params.url_secret_ref,
         )
         run.alerts.append(alert)
         if policy.shadow:
