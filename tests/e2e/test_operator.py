@@ -190,6 +190,61 @@ def test_edit_is_reconciled_and_rolls_pods(env: dict[str, Any]) -> None:
     assert moved["status"]["currentVersion"] == 2
 
 
+def test_children_no_longer_desired_are_pruned(env: dict[str, Any]) -> None:
+    """A child the installation made under an earlier spec (here planted: one with its labels and a
+    controller owner reference to it) is deleted at the next reconcile; a look-alike made by hand is not."""
+    k = env["k"]
+    install = get(k, "otelguards", "otelguard")
+    labels = {
+        "app.kubernetes.io/name": "otelguard",
+        "app.kubernetes.io/instance": "otelguard",
+        "app.kubernetes.io/component": "legacy",
+        "app.kubernetes.io/managed-by": "otelguard-operator",
+    }
+
+    def deployment(name: str, owned: bool) -> dict[str, Any]:
+        meta: dict[str, Any] = {"name": name, "namespace": NS, "labels": labels}
+        if owned:
+            meta["ownerReferences"] = [{
+                "apiVersion": "otelguard.io/v1alpha1", "kind": "OTelGuard", "name": "otelguard",
+                "uid": install["metadata"]["uid"], "controller": True, "blockOwnerDeletion": True,
+            }]  # fmt: skip
+        return {
+            "apiVersion": "apps/v1",
+            "kind": "Deployment",
+            "metadata": meta,
+            "spec": {
+                "selector": {"matchLabels": {"app": name}},
+                "template": {
+                    "metadata": {"labels": {"app": name}},
+                    "spec": {"containers": [{"name": "c", "image": "busybox"}]},
+                },
+            },
+        }
+
+    planted = env["tmp"] / "planted.yaml"
+    planted.write_text(
+        yaml.safe_dump_all([deployment("otelguard-legacy", True), deployment("by-hand", False)])
+    )
+    ok(k.kubectl("apply", "-f", str(planted)))
+    generation = install["metadata"]["generation"]
+    ok(k.kubectl("patch", "otelguards", "otelguard", "-n", NS, "--type=merge",
+                 "-p", json.dumps({"spec": {"collector": {"samplingRatio": 0.25}}})))  # fmt: skip
+    wait_for(
+        lambda: ready_object(k, "otelguards", "otelguard", observedGeneration=generation + 1),
+        60,
+        "new generation",
+    )
+
+    def names() -> set[str]:
+        return {d["metadata"]["name"] for d in get(k, "deployments")["items"]}
+
+    wait_for(lambda: "otelguard-legacy" not in names(), 30, "the stale child deleted")
+    assert {"by-hand", "otelguard-collector", "otelguard-api", "otelguard-worker"} <= names()
+    assert "deleted Deployment otelguard-legacy" in env["operator"].log.read_text()
+    ok(k.kubectl("delete", "deployment", "by-hand", "-n", NS))
+
+
 @pytest.mark.parametrize(
     ("patch", "message"),
     [

@@ -37,8 +37,10 @@ from otelguard.controllers.base import (
     StorageConfig,
     StorageOutcome,
     child_key,
+    child_selector,
     content_hash,
     ready_condition,
+    stale_children,
     unparseable_status,
 )
 from otelguard.controllers.installation import AVAILABLE, CONFIG_HASH_ANNOTATION, STORAGE_READY
@@ -68,9 +70,11 @@ __all__ = [
     "apply_db",
     "apply_storage",
     "child_key",
+    "child_selector",
     "content_hash",
     "delete_db",
     "ready_condition",
     "retention_of",
+    "stale_children",
     "unparseable_status",
 ]

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypeVar
@@ -247,6 +247,30 @@ def selector_labels(inp: ReconcileInput, component: str) -> dict[str, str]:
         "app.kubernetes.io/instance": inp.name,
         "app.kubernetes.io/component": component,
     }
+
+
+def child_selector(inp: ReconcileInput) -> str:
+    """Label selector of every child this resource may have made (under any spec it ever had)."""
+    return f"app.kubernetes.io/managed-by={MANAGED_BY},app.kubernetes.io/instance={inp.name}"
+
+
+def stale_children(inp: ReconcileInput, desired: Desired, live: Iterable[Json]) -> list[Json]:
+    """Of the ``live`` objects matching :func:`child_selector`, the ones to delete: controlled by this very
+    resource (owner reference with its uid and ``controller: true``) but no longer desired — e.g. the
+    in-cluster ClickHouse after ``storage.clickhouse`` moved to a URL. Objects someone else made with the
+    same labels, or a namesake resource's children (another uid), are never touched."""
+    if not inp.uid:
+        return []  # the local mode sets no owner references, so ownership cannot be proven
+    wanted = {(c["kind"], c["metadata"]["name"]) for c in desired.children}
+    out = []
+    for obj in live:
+        meta = obj.get("metadata") or {}
+        if (obj.get("kind"), meta.get("name")) in wanted:
+            continue
+        owners = meta.get("ownerReferences") or []
+        if any(ref.get("uid") == inp.uid and ref.get("controller") is True for ref in owners):
+            out.append(obj)
+    return out
 
 
 def owner_reference(inp: ReconcileInput) -> Json:

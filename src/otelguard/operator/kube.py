@@ -62,6 +62,28 @@ class KubeApi:
         data = self.api.sanitize_for_serialization(obj)  # type: ignore[no-untyped-call]
         return dict(data) if isinstance(data, Mapping) else None
 
+    def list_children(self, kind: str, namespace: str, label_selector: str) -> list[Json]:
+        """Objects of ``kind`` in ``namespace`` matching the selector, with ``kind`` filled in (list items
+        carry none)."""
+        result = self._method(kind, "list")(namespace, label_selector=label_selector)
+        items = self.api.sanitize_for_serialization(result.items)  # type: ignore[no-untyped-call]
+        return [{**item, "kind": kind} for item in items or []]
+
+    def delete(self, kind: str, namespace: str, name: str, uid: str) -> bool:
+        """Delete the object if it is still the one with ``uid`` (a precondition: a namesake made since the
+        list is left alone). True if deleted; False if it is gone already or was replaced."""
+        self._count_write()
+        options = client.V1DeleteOptions(
+            preconditions=client.V1Preconditions(uid=uid), propagation_policy="Background"
+        )
+        try:
+            self._method(kind, "delete")(name, namespace, body=options)
+        except ApiException as exc:
+            if exc.status in (404, 409):
+                return False
+            raise
+        return True
+
     def apply(self, obj: Mapping[str, Any], digest: str) -> bool:
         """Server-side apply ``obj`` unless the live object already carries ``digest``. True if written.
 

@@ -18,14 +18,17 @@ from otelguard.controllers import (
     CONTROLLERS,
     STORAGE_ERRORS,
     Applied,
+    Desired,
     ReconcileInput,
     apply_db,
     apply_storage,
     child_key,
+    child_selector,
     content_hash,
+    stale_children,
     unparseable_status,
 )
-from otelguard.operator.kube import KubeApi
+from otelguard.operator.kube import CHILD_KINDS, KubeApi
 from otelguard.operator.stores import NamespaceStores, StoreUnavailable
 
 log = logging.getLogger(__name__)
@@ -55,6 +58,8 @@ def reconcile(kube: KubeApi, stores: NamespaceStores, body: Mapping[str, Any]) -
         try:
             for child in desired.children:
                 writes += kube.apply(child, content_hash(child))
+            if desired.children:
+                writes += prune(kube, inp, desired)
             for child in desired.children:
                 if child["kind"] in ("Deployment", "StatefulSet"):
                     live = kube.get(child["kind"], child["metadata"]["namespace"], child["metadata"]["name"])
@@ -78,6 +83,27 @@ def reconcile(kube: KubeApi, stores: NamespaceStores, body: Mapping[str, Any]) -
     if observed:
         inp = dataclasses.replace(inp, observed=observed)
     return Outcome(controller.status(inp, desired, applied), writes)
+
+
+def prune(kube: KubeApi, inp: ReconcileInput, desired: Desired) -> int:
+    """Delete the children this resource made that its current spec no longer wants (after the wanted
+    ones are applied, so a rename never leaves a gap). Reads only in the steady state."""
+    deleted = 0
+    for kind in CHILD_KINDS:
+        live = kube.list_children(kind, inp.namespace, child_selector(inp))
+        for obj in stale_children(inp, desired, live):
+            meta = obj["metadata"]
+            if kube.delete(kind, inp.namespace, meta["name"], meta["uid"]):
+                log.info(
+                    "%s %s/%s: deleted %s %s (no longer desired)",
+                    inp.kind,
+                    inp.namespace,
+                    inp.name,
+                    kind,
+                    meta["name"],
+                )
+                deleted += 1
+    return deleted
 
 
 def status_patch(old: Mapping[str, Any], new: Mapping[str, Any]) -> Json:

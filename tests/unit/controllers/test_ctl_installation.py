@@ -11,9 +11,21 @@ from otelguard.controllers import (
     Applied,
     StorageOutcome,
     child_key,
+    child_selector,
+    stale_children,
 )
 from otelguard.controllers.installation import CONFIG_KEYS, DEFAULT_IMAGE
-from unit.controllers.ctl_support import T0, T1, UID, condition, edited, manifest, ready, reconcile
+from unit.controllers.ctl_support import (
+    T0,
+    T1,
+    UID,
+    condition,
+    edited,
+    make_input,
+    manifest,
+    ready,
+    reconcile,
+)
 
 STANDARD_LABELS = {
     "app.kubernetes.io/name",
@@ -291,3 +303,48 @@ def test_last_transition_time_moves_only_on_a_flip() -> None:
     down = Applied(storage=StorageOutcome(ok=False, message="down"))
     _, flipped = reconcile(obj2, down, status=again, now=T1)
     assert condition(flipped, "Ready")["lastTransitionTime"] == "2025-01-01T12:05:00Z"  # type: ignore[index]
+
+
+def test_stale_children_after_clickhouse_moves_to_a_url() -> None:
+    in_cluster = edited(manifest("otelguard"), "spec.storage.clickhouse", {"inCluster": {}})
+    before, _ = reconcile(in_cluster, STORED)
+    after_obj = manifest("otelguard")  # the example: ClickHouse by URL
+    after, _ = reconcile(after_obj, STORED)
+    inp = make_input(after_obj)
+    assert child_selector(inp) == (
+        "app.kubernetes.io/managed-by=otelguard-operator,app.kubernetes.io/instance=otelguard"
+    )
+    foreign = {
+        "kind": "Deployment",
+        "metadata": {"name": "made-by-hand", "ownerReferences": []},
+    }
+    namesake = {  # a former resource of the same name (another uid) made it: not ours to delete
+        "kind": "Service",
+        "metadata": {
+            "name": "old-service",
+            "ownerReferences": [{"uid": "another-uid", "controller": True}],
+        },
+    }
+    not_controller = {
+        "kind": "ConfigMap",
+        "metadata": {"name": "shared", "ownerReferences": [{"uid": UID, "controller": False}]},
+    }
+    stale = stale_children(inp, after, [*before.children, foreign, namesake, not_controller])
+    assert sorted(f"{c['kind']}/{c['metadata']['name']}" for c in stale) == [
+        "Service/otelguard-clickhouse",
+        "StatefulSet/otelguard-clickhouse",
+    ]
+    assert stale_children(inp, before, before.children) == []  # nothing stale while all are wanted
+
+
+def test_no_pruning_without_a_uid() -> None:
+    obj = manifest("otelguard")
+    obj["metadata"].pop("uid")
+    desired, _ = reconcile(obj, STORED)
+    live = [
+        {
+            "kind": "Deployment",
+            "metadata": {"name": "x", "ownerReferences": [{"uid": None, "controller": True}]},
+        }
+    ]
+    assert stale_children(make_input(obj), desired, live) == []
