@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -61,15 +61,30 @@ def _run(
     collector: bool,
     manifests: Path | None = None,
     eval_workers: int = 0,
+    secrets: Callable[[str, str, str], str | None] | None = None,
 ) -> None:
     from otelguard.local.runtime import Ports, serve
 
+    if api:  # a bad guard setting (e.g. OTELGUARD_WEBHOOK_ALLOW_NETWORKS) is a startup error, not a traceback
+        from otelguard.webui.guard_service import GuardConfig
+
+        try:
+            GuardConfig.from_env(local=collector)
+        except ValueError as exc:
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(2) from None
     _logging()
     ports = Ports(host=host, api=api_port, otlp_http=http_port, otlp_grpc=grpc_port)
     try:
         asyncio.run(
             serve(
-                settings, ports, api=api, collector=collector, manifests=manifests, eval_workers=eval_workers
+                settings,
+                ports,
+                api=api,
+                collector=collector,
+                manifests=manifests,
+                eval_workers=eval_workers,
+                secrets=secrets,
             )
         )
     except OSError as exc:
@@ -150,9 +165,16 @@ def api(
     port: Annotated[int, typer.Option("--port", help="API and web UI port.")] = 8080,
 ) -> None:
     """Run only the API and web UI (production: ClickHouse and Postgres from the environment)."""
+    import os
+
     settings = _settings(None)
     _require_external(settings, "api")
-    _run(settings, host, port, 0, 0, api=True, collector=False)
+    secrets = None
+    if os.environ.get("KUBERNETES_SERVICE_HOST"):  # alert urlSecretRefs, read as `otelguard worker` does
+        from otelguard.operator.kube import KubeApi
+
+        secrets = KubeApi().read_secret
+    _run(settings, host, port, 0, 0, api=True, collector=False, secrets=secrets)
 
 
 @contextlib.contextmanager

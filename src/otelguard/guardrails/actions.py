@@ -5,7 +5,7 @@ The engine decides; callers execute. ``block`` yields a safe message, ``sanitize
 repairs JSON / trims, ``retry`` and ``fallback`` become instructions for the caller (the SDK or guard API
 client carries them out, bounded by ``maxAttempts``), ``alert`` is recorded with a dedup key and, once per
 dedup window, handed to an :class:`AlertSink` (``guardrails.webhooks.WebhookAlertSink`` posts it to
-``params.url`` in the background).
+``params.url`` or the URL in ``params.urlSecretRef`` in the background).
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from typing import Any, Literal, Protocol
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from pydantic.alias_generators import to_camel
 
+from otelguard.api.v1alpha1.common import SecretKeyRef
 from otelguard.guardrails.base import Finding, Stage
 from otelguard.guardrails.registry import ParamsError, format_validation_error
 from otelguard.guardrails.validators.output import strip_fences
@@ -116,9 +117,16 @@ class AlertParams(ActionParams):
     url: str | None = Field(
         None, description="Webhook to POST the alert to (http/https, no credentials in the URL)."
     )
+    url_secret_ref: SecretKeyRef | None = Field(
+        None,
+        description="The webhook URL from a key of a Secret in the policy's namespace, read when the alert "
+        "is sent (for URLs that carry a token); instead of url.",
+    )
 
     @model_validator(mode="after")
     def _url(self) -> AlertParams:
+        if self.url is not None and self.url_secret_ref is not None:
+            raise ValueError("alert takes params.url or params.urlSecretRef, not both")
         if self.url is not None:
             check_webhook_url(self.url)
         return self
@@ -197,6 +205,7 @@ class Alert:
     shadow: bool
     timestamp: float = field(default_factory=time.time)
     url: str | None = None  # the action's webhook, if it names one
+    url_secret_ref: SecretKeyRef | None = None  # or the Secret key holding it (the policy's namespace)
 
 
 class AlertSink(Protocol):

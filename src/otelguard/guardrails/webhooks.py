@@ -5,18 +5,35 @@ that POST JSON with httpx and retry.
 with exponential backoff after a transport error, a 429 or a 5xx, up to ``max_attempts``; any other status is
 final. Every attempt of one delivery carries the same ``X-OTelGuard-Delivery`` id so a receiver can drop
 duplicates caused by a retry after a lost response.
+
+SSRF. Anyone with an API key names callback URLs, so before each attempt the host is resolved and every
+address checked (:class:`AddressPolicy`): loopback, link-local (incl. cloud metadata at 169.254.169.254),
+private, unique-local, unspecified, multicast, reserved and other non-global addresses are refused unless
+an allow-list (``OTELGUARD_WEBHOOK_ALLOW_NETWORKS``, CIDRs) opens them. The POST then goes to the checked
+address itself — the URL's host replaced by it, the ``Host`` header and TLS SNI/certificate check keeping
+the original name — so a DNS answer that changes after the check (rebinding) cannot redirect it.
+Connections are not kept alive (two names on one address must not share a TLS session) and environment
+proxies are not used (the check is about where the POST goes). A refusal is final and counted in
+``otelguard_webhook_refused_total``.
+
+Secret URLs. An alert may name its URL by Secret reference (:class:`SecretUrl`); it is resolved on the
+sender thread when the delivery is sent, through a :class:`SecretStore` that caches values briefly; a
+missing Secret or key fails the delivery with the reason (logged, counted) and the URL is never logged.
 """
 
 from __future__ import annotations
 
 import contextlib
+import ipaddress
 import itertools
 import logging
 import os
 import queue
+import socket
+import ssl
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -29,11 +46,24 @@ if TYPE_CHECKING:
     from otelguard.guardrails.actions import Alert
 
 __all__ = [
+    "ALLOW_NETWORKS_ENV",
+    "LOCAL_NETWORKS",
+    "AddressPolicy",
     "Delivery",
     "DeliveryResult",
+    "PinnedTarget",
+    "SecretResolver",
+    "SecretStore",
+    "SecretUrl",
+    "UnresolvedUrl",
     "WebhookAlertSink",
+    "WebhookRefused",
     "WebhookSender",
+    "address_class",
     "check_webhook_url",
+    "parse_networks",
+    "pin_target",
+    "system_resolver",
 ]
 
 log = logging.getLogger(__name__)
@@ -41,7 +71,30 @@ log = logging.getLogger(__name__)
 DELIVERIES = Counter(
     "otelguard_webhook_deliveries_total", "Outgoing webhook deliveries by outcome", ["sender", "outcome"]
 )
+REFUSED = Counter(
+    "otelguard_webhook_refused_total",
+    "Webhook deliveries not attempted (also counted as failed): reason address (SSRF protection) or secret "
+    "(the URL's Secret or key is missing)",
+    ["sender", "reason"],
+)
 MAX_URL_LENGTH = 2048
+ALLOW_NETWORKS_ENV = "OTELGUARD_WEBHOOK_ALLOW_NETWORKS"
+# What `otelguard up` (one user's machine) allows when the variable is unset: receivers on localhost / LAN.
+LOCAL_NETWORKS = ("127.0.0.0/8", "::1/128", "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "fc00::/7")
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+Resolver = Callable[[str, int], Sequence[str]]  # (host, port) -> addresses
+SecretResolver = Callable[[str, str, str], str | None]  # (namespace, name, key) -> value, None when missing
+_NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
+
+
+class WebhookRefused(ValueError):
+    """The destination is one webhooks may not reach (SSRF protection); final, never retried."""
+
+
+class UnresolvedUrl(Exception):
+    """A :class:`SecretUrl` could not be resolved to a usable URL; the message says why (never the URL)."""
 
 
 def check_webhook_url(url: str) -> str:
@@ -66,17 +119,229 @@ def check_webhook_url(url: str) -> str:
     return url
 
 
+# -- where webhooks may go ---------------------------------------------------------------------------------
+def parse_networks(value: str | Iterable[str], source: str = ALLOW_NETWORKS_ENV) -> tuple[IPNetwork, ...]:
+    """CIDRs (comma-separated, or an iterable); ValueError naming ``source`` and the bad entry."""
+    items = value.split(",") if isinstance(value, str) else list(value)
+    out: list[IPNetwork] = []
+    for raw in items:
+        item = raw.strip()
+        if not item:
+            continue
+        try:
+            out.append(ipaddress.ip_network(item, strict=False))
+        except ValueError as exc:
+            raise ValueError(
+                f"{source}: {item!r} is not an IP network in CIDR form (e.g. 10.0.0.0/8, fd00::/8): {exc}"
+            ) from None
+    return tuple(out)
+
+
+def _unmapped(ip: IPAddress) -> IPAddress:
+    """The IPv4 address inside an IPv4-mapped or NAT64 IPv6 address (where the packets really go)."""
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return ip.ipv4_mapped
+        if ip in _NAT64:
+            return ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+    return ip
+
+
+def address_class(ip: IPAddress) -> str | None:
+    """Why webhooks may not reach ``ip`` by default (``loopback``, ``link-local``, ``private``, …), None for
+    a public (global unicast) address."""
+    ip = _unmapped(ip)
+    if ip.is_unspecified:
+        return "unspecified"
+    if ip.is_loopback:
+        return "loopback"
+    if ip.is_link_local:
+        return "link-local"
+    if ip.is_multicast:
+        return "multicast"
+    if isinstance(ip, ipaddress.IPv6Address) and ip.is_site_local:
+        return "site-local"
+    if ip.is_reserved:  # before private: Python counts 240.0.0.0/4 as both
+        return "reserved"
+    if ip.is_private:
+        return "private"
+    if not ip.is_global:
+        return "non-public"
+    return None
+
+
+class AddressPolicy:
+    """The addresses webhooks may connect to: public ones, plus the ``allow`` networks."""
+
+    def __init__(self, allow: Iterable[IPNetwork | str] = ()) -> None:
+        self.allow: tuple[IPNetwork, ...] = tuple(
+            n if not isinstance(n, str) else parse_networks([n], "allowed network")[0] for n in allow
+        )
+
+    def refusal(self, ip: IPAddress) -> str | None:
+        """None when ``ip`` may be reached, else its class (``loopback``, ``private``, …)."""
+        why = address_class(ip)
+        if why is None:
+            return None
+        inner = _unmapped(ip)
+        if any(ip in net or inner in net for net in self.allow):
+            return None
+        return why
+
+    def check(self, ip: IPAddress, host: str) -> None:
+        why = self.refusal(ip)
+        if why is not None:
+            shown = f"{host} resolves to {ip}" if host != str(ip) else str(ip)
+            article = "an" if why[0] in "aeiou" else "a"
+            raise WebhookRefused(
+                f"{shown}, {article} {why} address, which webhooks may not reach "
+                f"(allow its network with {ALLOW_NETWORKS_ENV})"
+            )
+
+    def check_literal(self, url: str) -> None:
+        """WebhookRefused when the URL's host is an IP address that is not allowed (cheap: no DNS), so a
+        request naming one can be refused up front; host names are checked at delivery."""
+        host = urlsplit(url).hostname or ""
+        try:
+            ip = ipaddress.ip_address(host)
+        except ValueError:
+            return
+        self.check(ip, host)
+
+
+def system_resolver(host: str, port: int) -> list[str]:
+    """The addresses ``host`` resolves to (getaddrinfo, TCP), in the resolver's order, deduplicated."""
+    seen: dict[str, None] = {}
+    for *_, sockaddr in socket.getaddrinfo(host, port, type=socket.SOCK_STREAM):
+        seen.setdefault(str(sockaddr[0]), None)
+    return list(seen)
+
+
+@dataclass(frozen=True, slots=True)
+class PinnedTarget:
+    """Where one attempt connects: ``url`` has the checked address as its host; ``host`` is the original
+    ``Host`` header, ``sni`` the TLS server name (https with a host name)."""
+
+    url: str
+    host: str
+    sni: str | None
+    address: str
+
+
+def pin_target(url: str, policy: AddressPolicy, resolver: Resolver = system_resolver) -> PinnedTarget:
+    """Resolve ``url``'s host, check every address, and pin the first. Raises WebhookRefused when any
+    address is not allowed (a name with one private answer is not trusted for its public ones), OSError
+    when the name does not resolve."""
+    parsed = httpx.URL(url)
+    host = parsed.host
+    port = parsed.port or (443 if parsed.scheme == "https" else 80)
+    try:
+        literal: IPAddress | None = ipaddress.ip_address(host)
+    except ValueError:
+        literal = None
+    if literal is not None:
+        policy.check(literal, host)
+        return PinnedTarget(url, parsed.netloc.decode("ascii"), None, str(literal))
+    name = parsed.raw_host.decode("ascii")  # IDNA-encoded
+    found = list(resolver(name, port))
+    if not found:
+        raise OSError(f"{name} has no addresses")
+    addresses = [ipaddress.ip_address(a) for a in found]
+    for ip in addresses:
+        policy.check(ip, name)
+    pinned = addresses[0]
+    return PinnedTarget(
+        str(parsed.copy_with(host=str(pinned))),
+        parsed.netloc.decode("ascii"),
+        name if parsed.scheme == "https" else None,
+        str(pinned),
+    )
+
+
+# -- URLs held in Secrets ----------------------------------------------------------------------------------
+class SecretStore:
+    """Secret values through a resolver, cached: a value for ``ttl_s`` (a rotated Secret is used within
+    that), a miss for ``miss_ttl_s`` (a Secret created after a failure is found soon). Thread-safe; a
+    resolver error is raised, not cached."""
+
+    def __init__(
+        self,
+        resolver: SecretResolver,
+        *,
+        ttl_s: float = 30.0,
+        miss_ttl_s: float = 5.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._resolver = resolver
+        self._ttl_s = ttl_s
+        self._miss_ttl_s = miss_ttl_s
+        self._clock = clock
+        self._cache: dict[tuple[str, str, str], tuple[float, str | None]] = {}
+        self._lock = threading.Lock()
+        self.lookups = 0  # resolver calls (cache misses)
+
+    def get(self, namespace: str, name: str, key: str) -> str | None:
+        ref = (namespace, name, key)
+        now = self._clock()
+        with self._lock:
+            hit = self._cache.get(ref)
+        if hit is not None and hit[0] > now:
+            return hit[1]
+        self.lookups += 1
+        value = self._resolver(namespace, name, key)
+        with self._lock:
+            if len(self._cache) > 1000:
+                self._cache = {k: v for k, v in self._cache.items() if v[0] > now}
+            self._cache[ref] = (now + (self._ttl_s if value is not None else self._miss_ttl_s), value)
+        return value
+
+
+@dataclass(frozen=True, slots=True)
+class SecretUrl:
+    """A webhook URL held in key ``key`` of Secret ``namespace/name``, resolved when the delivery is sent."""
+
+    namespace: str
+    name: str
+    key: str
+    store: SecretStore | None
+    field: str = "params.urlSecretRef"
+
+    def __str__(self) -> str:  # what logs show instead of the URL
+        return f"the URL in Secret {self.namespace}/{self.name} key {self.key!r}"
+
+    def resolve(self) -> str:
+        where = f"Secret {self.namespace}/{self.name}"
+        if self.store is None:
+            raise UnresolvedUrl(f"{self.field}: no Secret resolver is configured in this server ({where})")
+        try:
+            value = self.store.get(self.namespace, self.name, self.key)
+        except Exception as exc:
+            raise UnresolvedUrl(
+                f"{self.field}: reading {where} failed: {type(exc).__name__}: {exc}"
+            ) from None
+        if value is None:
+            raise UnresolvedUrl(f"{self.field}: {where} has no key {self.key!r} (or does not exist)")
+        try:
+            return check_webhook_url(value.strip())
+        except ValueError as exc:
+            raise UnresolvedUrl(
+                f"{self.field}: {where} key {self.key!r} is not a usable URL: {exc}"
+            ) from None
+
+
+# -- the sender --------------------------------------------------------------------------------------------
 @dataclass(frozen=True, slots=True)
 class DeliveryResult:
     ok: bool
-    attempts: int
+    attempts: int  # attempts made (0: refused before any POST)
     status: int | None  # the last HTTP status, None when no response came back
     error: str | None
+    refused: bool = False  # not sent: the address is not allowed or the URL's Secret is missing
 
 
 @dataclass(frozen=True, slots=True)
 class Delivery:
-    url: str
+    url: str | SecretUrl
     payload: Mapping[str, Any]
     on_done: Callable[[DeliveryResult], None] | None = None  # called from a sender thread
 
@@ -98,16 +363,24 @@ class WebhookSender:
         backoff_s: float = 0.5,
         timeout_s: float = 5.0,
         workers: int = 2,
+        allow_networks: Iterable[IPNetwork | str] = (),
+        resolver: Resolver = system_resolver,
+        verify: ssl.SSLContext | bool = True,
     ) -> None:
         self.name = name
         self.max_attempts = max(1, max_attempts)
         self.backoff_s = backoff_s
+        self.addresses = AddressPolicy(allow_networks)
+        self._resolver = resolver
         self._queue: queue.Queue[object] = queue.Queue(max_queue)
         self._stop = threading.Event()
         self._client = httpx.Client(
             timeout=timeout_s,
             follow_redirects=False,  # a redirect could turn the POST into a GET somewhere else
             headers={"user-agent": "otelguard-webhook/1"},
+            verify=verify,
+            trust_env=False,  # no HTTP(S)_PROXY: the address check must be about where the POST goes
+            limits=httpx.Limits(max_keepalive_connections=0),  # pinned to an address: no shared sessions
         )
         self._threads = [
             threading.Thread(target=self._run, name=f"{name}-{i}", daemon=True) for i in range(workers)
@@ -115,6 +388,7 @@ class WebhookSender:
         self.delivered = 0
         self.failed = 0
         self.dropped = 0
+        self.refused = 0
 
     def start(self) -> WebhookSender:
         for thread in self._threads:
@@ -145,7 +419,11 @@ class WebhookSender:
                 if item is _STOP:
                     return
                 assert isinstance(item, Delivery)
-                result = self._deliver(item)
+                try:
+                    result = self._deliver(item)
+                except Exception as exc:  # a bug must not kill the sender thread
+                    log.exception("webhook %s: delivery to %s failed", self.name, item.url)
+                    result = DeliveryResult(False, 0, None, f"internal error: {type(exc).__name__}")
                 self.delivered += result.ok
                 self.failed += not result.ok
                 DELIVERIES.labels(self.name, "delivered" if result.ok else "failed").inc()
@@ -157,16 +435,33 @@ class WebhookSender:
             finally:
                 self._queue.task_done()
 
+    def _refuse(self, delivery: Delivery, posts: int, reason: str, error: str) -> DeliveryResult:
+        self.refused += 1
+        REFUSED.labels(self.name, reason).inc()
+        log.warning("webhook %s: not delivering to %s: %s", self.name, delivery.url, error)
+        return DeliveryResult(False, posts, None, error, refused=True)
+
     def _deliver(self, delivery: Delivery) -> DeliveryResult:
         delivery_id = f"{_ID_PREFIX}{next(_ID_SEQ):010x}"
+        try:
+            url = delivery.url if isinstance(delivery.url, str) else delivery.url.resolve()
+        except UnresolvedUrl as exc:
+            return self._refuse(delivery, 0, "secret", str(exc))
         status: int | None = None
         error: str | None = None
         for attempt in range(1, self.max_attempts + 1):
             try:
+                # Resolved and checked before every attempt, and the POST goes to the checked address.
+                target = pin_target(url, self.addresses, self._resolver)
                 response = self._client.post(
-                    delivery.url,
+                    target.url,
                     json=dict(delivery.payload),
-                    headers={"x-otelguard-delivery": delivery_id, "x-otelguard-attempt": str(attempt)},
+                    headers={
+                        "host": target.host,
+                        "x-otelguard-delivery": delivery_id,
+                        "x-otelguard-attempt": str(attempt),
+                    },
+                    extensions={"sni_hostname": target.sni} if target.sni else None,
                 )
                 status, error = response.status_code, None
                 if 200 <= status < 300:
@@ -174,8 +469,14 @@ class WebhookSender:
                 error = f"HTTP {status}"
                 if status != 429 and status < 500:
                     return DeliveryResult(False, attempt, status, error)  # the receiver said no: final
+            except WebhookRefused as exc:
+                return self._refuse(delivery, attempt - 1, "address", f"refused: {exc}")
+            except httpx.InvalidURL as exc:  # passed check_webhook_url, yet httpx cannot use it: final
+                return DeliveryResult(False, attempt - 1, None, f"invalid URL: {exc}")
             except httpx.HTTPError as exc:
                 status, error = None, f"{type(exc).__name__}: {exc}"
+            except (OSError, UnicodeError) as exc:  # the name does not resolve (now): retried
+                status, error = None, f"cannot resolve the host: {type(exc).__name__}: {exc}"
             if attempt < self.max_attempts and self._stop.wait(self.backoff_s * 2 ** (attempt - 1)):
                 return DeliveryResult(False, attempt, status, f"{error} (sender closed)")
         log.warning(
@@ -211,17 +512,27 @@ class WebhookSender:
 
 class WebhookAlertSink:
     """The engine's :class:`~otelguard.guardrails.actions.AlertSink`: posts each alert (already
-    deduplicated by the engine) to the action's ``url``, else to ``default_url``; neither → not sent.
+    deduplicated by the engine) to the action's ``url`` or the URL in its ``urlSecretRef`` (a Secret in
+    the policy's namespace, read through ``secrets`` at send time), else to ``default_url``; none → not sent.
 
     The payload names the policy, rule, validator and the entity types found — never the checked text."""
 
-    def __init__(self, sender: WebhookSender, default_url: str | None = None) -> None:
+    def __init__(
+        self, sender: WebhookSender, default_url: str | None = None, secrets: SecretStore | None = None
+    ) -> None:
         self.sender = sender
         self.default_url = check_webhook_url(default_url) if default_url else None
+        self.secrets = secrets
         self.unrouted = 0
 
     def send(self, alert: Alert) -> None:
-        url = alert.url or self.default_url
+        url: str | SecretUrl | None
+        ref = alert.url_secret_ref
+        if ref is not None:
+            namespace = alert.policy.rpartition("/")[0] or "default"
+            url = SecretUrl(namespace, ref.name, ref.key, self.secrets)
+        else:
+            url = alert.url or self.default_url
         if url is None:
             self.unrouted += 1
             return

@@ -28,6 +28,7 @@ from otelguard.collector.ingest_guard import IngestGuard, clickhouse_event_sink
 from otelguard.collector.service import Collector
 from otelguard.evals.app import create_celery
 from otelguard.evals.backfill import CeleryEvaluationQueue
+from otelguard.guardrails.webhooks import SecretResolver
 from otelguard.local.evals import LocalEvals
 from otelguard.local.gitops import GitOpsLoop, Pass, Reconciler
 from otelguard.local.stores import Stores, bootstrap_default_project, open_stores
@@ -116,10 +117,12 @@ async def serve(
     manifests: Path | None = None,
     eval_workers: int = 0,
     announce: Callable[[str], None] = print,
+    secrets: SecretResolver | None = None,
 ) -> None:
     """Run the API and/or the collector until SIGINT/SIGTERM; with both (``otelguard up``) or
     ``manifests``, also the local GitOps loop. With a collector and Redis, spans are offered to
-    Evaluators and queued scores are written; ``eval_workers`` worker processes are started too."""
+    Evaluators and queued scores are written; ``eval_workers`` worker processes are started too.
+    ``secrets`` resolves Secrets (e.g. the cluster's) after the environment and ``manifests``."""
     stores = await asyncio.to_thread(open_stores, settings, with_redis=api and collector)
     running: Collector | None = None
     gitops: GitOpsLoop | None = None
@@ -138,7 +141,8 @@ async def serve(
                 log.exception("local GitOps: the first reconcile of %s failed", manifests)
         keys = stores.key_cache()
         if api:  # the guard API: policies hot-reloaded from Postgres, events written in the background
-            guard = await asyncio.to_thread(stores.guard_service().start)
+            service = stores.guard_service(local=collector, manifests=manifests, secrets=secrets)
+            guard = await asyncio.to_thread(service.start)
         queue = CeleryEvaluationQueue(create_celery(stores.redis_url)) if stores.redis_url else None
         context = ApiContext(
             clickhouse=stores.clickhouse, keys=keys, guard=guard, postgres=stores.db, evaluations=queue

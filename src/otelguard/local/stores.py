@@ -6,10 +6,14 @@ import contextlib
 import logging
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from otelguard.auth import Credentials, KeyCache, Principal
 from otelguard.collector.price_book import PriceBook
+from otelguard.evals.worker import chain_resolvers, env_secret_resolver
+from otelguard.guardrails.webhooks import SecretResolver
 from otelguard.local.embedded import EmbeddedPostgres, EmbeddedRedis
+from otelguard.local.manifests import load_manifests
 from otelguard.semconv import PriceTable
 from otelguard.settings import Settings
 from otelguard.storage import clickhouse, postgres
@@ -45,11 +49,28 @@ class Stores:
     def price_book(self) -> PriceBook:
         return PriceBook(PriceTable.default(), lambda project: postgres.get_price_overrides(self.db, project))
 
-    def guard_service(self) -> GuardService:
+    def guard_service(
+        self,
+        *,
+        local: bool = False,
+        manifests: Path | None = None,
+        secrets: SecretResolver | None = None,
+    ) -> GuardService:
         """The guard API's service (not started): GuardrailPolicy rows polled from Postgres, events into
-        ClickHouse."""
+        ClickHouse. ``local`` (`otelguard up`): webhooks may reach loopback and private networks unless
+        OTELGUARD_WEBHOOK_ALLOW_NETWORKS is set. Alert ``urlSecretRef``s resolve like an eval worker's judge
+        key: ``OTELGUARD_SECRET_<NS>_<NAME>_<KEY>`` first, then the ``manifests`` directory's Secrets, then
+        ``secrets`` (the cluster's, for `otelguard api` in a pod)."""
+        resolvers = [env_secret_resolver()]
+        if manifests is not None:
+            resolvers.append(_manifest_secrets(manifests))
+        if secrets is not None:
+            resolvers.append(secrets)
         return GuardService(
-            postgres_policy_loader(self.db), clickhouse_event_sink(self.clickhouse), GuardConfig.from_env()
+            postgres_policy_loader(self.db),
+            clickhouse_event_sink(self.clickhouse),
+            GuardConfig.from_env(local=local),
+            secrets=chain_resolvers(*resolvers),
         )
 
     def close(self) -> None:
@@ -57,6 +78,11 @@ class Stores:
         self.db.close()
         for server in reversed(self._embedded):
             server.stop()
+
+
+def _manifest_secrets(manifests: Path) -> SecretResolver:
+    # Re-read on each lookup (the guard caches values briefly): a Secret may be added or rotated later.
+    return lambda ns, name, key: load_manifests([manifests]).secret_value(ns, name, key)
 
 
 def _start_postgres(

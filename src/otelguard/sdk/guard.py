@@ -14,8 +14,10 @@ Context manager::
 Modes: **local** (no ``client``) evaluates in-process with an :class:`~otelguard.guardrails.Engine` (from
 ``engine=``, or built from ``policy`` given as a :class:`CompiledPolicy` or a manifest/spec mapping), no
 network; **remote** (``client=``) calls ``POST /api/v1/guard`` (``policy`` as a name restricts the check to
-that policy). Both return the same :class:`GuardVerdict` and emit one ``guardrail`` span per check
-(``openinference.span.kind=GUARDRAIL``) whose trace/span ids are sent with the check, linking its events.
+that policy; a retried output check sends its ``attempt``, so the server's retry action runs out after
+``maxAttempts`` and the rule's later actions apply, as in local mode). Both return the same
+:class:`GuardVerdict` and emit one ``guardrail`` span per check (``openinference.span.kind=GUARDRAIL``)
+whose trace/span ids are sent with the check, linking its events.
 
 Decisions: ``block`` raises :class:`GuardrailBlocked` unless ``fallback_response`` is given (the decorator
 then returns it, as does ``check_output``); sanitize/transform substitute the text; ``retry`` (output) calls
@@ -180,6 +182,8 @@ class _Remote:
                 body["input"] = input_text
         if self.policy is not None:
             body["policy"] = self.policy
+        if attempt != 1:  # the server's retry action needs it; omitted on first calls (older servers)
+            body["attempt"] = attempt
         try:
             response = self.client.post("/api/v1/guard", body)
         except httpx.HTTPError as exc:

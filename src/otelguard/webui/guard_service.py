@@ -15,16 +15,23 @@ updated_at) changed, recompiles (unchanged rows reuse their compiled policy) and
 atomically: a check in flight keeps the snapshot it started with.
 
 Cache. Results are cached in a bounded LRU keyed by (content hash of text, input and context, stage,
-project name, model, labels, named policy, snapshot version); a reload changes the version, so a stale
-result is never served. A cached decision still records its events (fresh ids, this request's trace/span).
+attempt, project name, model, labels, named policy, snapshot version); a reload changes the version, so a
+stale result is never served. A cached decision still records its events (fresh ids, this request's
+trace/span).
 
 Events. Each decision's events go, with the caller's project id, onto a bounded queue that a writer thread
 drains in batches into ClickHouse; a full queue drops (counted in
 ``otelguard_guardrail_events_dropped_total``) and never blocks a request.
 
 Alerts. ``alert`` actions that pass the engine's deduplication are posted by a background
-``WebhookSender`` to the action's ``url`` (else ``OTELGUARD_ALERT_WEBHOOK_URL``), with retries; a full queue
-drops the alert rather than delay the check.
+``WebhookSender`` to the action's ``url`` or the URL in its ``urlSecretRef`` (read at send time through the
+``secrets`` resolver the process was given, cached ``secret_ttl_s``), else ``OTELGUARD_ALERT_WEBHOOK_URL``,
+with retries; a full queue drops the alert rather than delay the check.
+
+Webhook destinations (alerts and async callbacks) are checked against ``webhook_allow_networks`` at delivery
+(``guardrails.webhooks``: no loopback, private, link-local… unless allowed). ``from_env(local=True)`` (the
+single-user ``otelguard up``) allows loopback and private networks when ``OTELGUARD_WEBHOOK_ALLOW_NETWORKS``
+is unset; a cluster's API server keeps the strict default.
 
 Async checks. :class:`AsyncGuard` validates a request up front (same 4xx as the sync API), runs the check on a
 small thread pool (at most ``async_max_pending`` waiting: beyond that :class:`AsyncQueueFull`, a 429), keeps
@@ -66,17 +73,24 @@ from otelguard.guardrails.engine import Engine
 from otelguard.guardrails.policy import CompiledPolicy
 from otelguard.guardrails.policy_source import PolicyRow, PolicySource
 from otelguard.guardrails.webhooks import (
+    ALLOW_NETWORKS_ENV,
+    LOCAL_NETWORKS,
+    AddressPolicy,
     Delivery,
     DeliveryResult,
+    SecretResolver,
+    SecretStore,
     WebhookAlertSink,
     WebhookSender,
     check_webhook_url,
+    parse_networks,
 )
 from otelguard.storage import postgres
 from otelguard.storage.clickhouse import ClickHouseTransport, insert_guardrail_events
 
 __all__ = [
     "API_STAGES",
+    "MAX_ATTEMPT",
     "AsyncGuard",
     "AsyncJob",
     "AsyncQueueFull",
@@ -85,6 +99,7 @@ __all__ = [
     "GuardConfig",
     "GuardRequest",
     "GuardService",
+    "InvalidAttempt",
     "PolicyRow",
     "clickhouse_event_sink",
     "postgres_policy_loader",
@@ -93,6 +108,7 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 API_STAGES = ("input", "output")
+MAX_ATTEMPT = 100  # a request's ``attempt``: 1..100 (retry actions allow at most 5)
 
 CHECKS = Counter("otelguard_guard_checks_total", "Guard API decisions", ["stage", "verdict"])
 CHECK_SECONDS = Histogram(
@@ -113,6 +129,10 @@ RELOADS = Counter("otelguard_guard_reloads_total", "Guard policy snapshot swaps"
 
 class EmptyText(GuardrailError, ValueError):
     """The text to check is missing or empty (400)."""
+
+
+class InvalidAttempt(GuardrailError, ValueError):
+    """``attempt`` is not an integer in 1..MAX_ATTEMPT (400)."""
 
 
 def _env_int(env: Mapping[str, str], name: str, default: int) -> int:
@@ -137,6 +157,8 @@ class GuardConfig:
     event_flush_s: float = 0.5
     event_linger_s: float = 0.25  # a batch collects events for this long after its first
     alert_webhook_url: str | None = None  # alerts whose action names no url go here
+    webhook_allow_networks: tuple[str, ...] = ()  # CIDRs webhooks may reach besides public addresses
+    secret_ttl_s: float = 30.0  # how long a Secret-held webhook URL is cached
     webhook_queue: int = 1000  # deliveries waiting per sender (alerts; async callbacks)
     webhook_attempts: int = 4
     webhook_backoff_s: float = 0.5  # doubles after each failed attempt
@@ -147,21 +169,30 @@ class GuardConfig:
     async_max_jobs: int = 10_000
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None) -> GuardConfig:
-        """``OTELGUARD_GUARD_MAX_BYTES``, ``OTELGUARD_GUARD_CACHE_SIZE`` and ``OTELGUARD_ALERT_WEBHOOK_URL``
-        override the defaults."""
+    def from_env(cls, env: Mapping[str, str] | None = None, *, local: bool = False) -> GuardConfig:
+        """``OTELGUARD_GUARD_MAX_BYTES``, ``OTELGUARD_GUARD_CACHE_SIZE``, ``OTELGUARD_ALERT_WEBHOOK_URL`` and
+        ``OTELGUARD_WEBHOOK_ALLOW_NETWORKS`` (comma-separated CIDRs; unset: none, or with ``local`` the
+        loopback and private networks) override the defaults. ValueError names the bad variable."""
         env = os.environ if env is None else env
         default = cls()
+        raw_allow = env.get(ALLOW_NETWORKS_ENV)
+        allow: tuple[str, ...]
+        if raw_allow is None:
+            allow = LOCAL_NETWORKS if local else ()
+        else:
+            allow = tuple(str(n) for n in parse_networks(raw_allow, ALLOW_NETWORKS_ENV))
         url = env.get("OTELGUARD_ALERT_WEBHOOK_URL") or None
         if url is not None:
             try:
                 check_webhook_url(url)
+                AddressPolicy(allow).check_literal(url)
             except ValueError as exc:
                 raise ValueError(f"OTELGUARD_ALERT_WEBHOOK_URL: {exc}") from None
         return cls(
             max_text_bytes=_env_int(env, "OTELGUARD_GUARD_MAX_BYTES", default.max_text_bytes),
             cache_size=_env_int(env, "OTELGUARD_GUARD_CACHE_SIZE", default.cache_size),
             alert_webhook_url=url,
+            webhook_allow_networks=allow,
         )
 
     def sender(self, name: str) -> WebhookSender:
@@ -171,6 +202,7 @@ class GuardConfig:
             max_attempts=self.webhook_attempts,
             backoff_s=self.webhook_backoff_s,
             timeout_s=self.webhook_timeout_s,
+            allow_networks=self.webhook_allow_networks,
         )
 
     @property
@@ -190,6 +222,7 @@ class GuardRequest:
     trace_id: str = ""
     span_id: str = ""
     policy: str | None = None
+    attempt: int = 1  # which attempt of the caller's LLM call: retry actions compare it with maxAttempts
 
     @classmethod
     def from_body(
@@ -200,6 +233,8 @@ class GuardRequest:
         context: str | None = None,
         metadata: Mapping[str, Any] | None = None,
         policy: str | None = None,
+        *,
+        attempt: int = 1,
     ) -> GuardRequest:
         meta = metadata or {}
         return cls(
@@ -212,6 +247,7 @@ class GuardRequest:
             trace_id=meta.get("trace_id") or "",
             span_id=meta.get("span_id") or "",
             policy=policy,
+            attempt=attempt,
         )
 
 
@@ -399,10 +435,15 @@ class GuardService:
         loader: Callable[[], Sequence[PolicyRow]],
         sink: EventSink | None = None,
         config: GuardConfig | None = None,
+        *,
+        secrets: SecretResolver | None = None,
     ) -> None:
+        """``secrets`` resolves alert ``urlSecretRef``s (namespace, name, key → value); without one such an
+        alert fails with that reason."""
         self.config = config or GuardConfig()
         self.alert_sender = self.config.sender("guard-alerts")
-        self.alert_sink = WebhookAlertSink(self.alert_sender, self.config.alert_webhook_url)
+        self.secrets = SecretStore(secrets, ttl_s=self.config.secret_ttl_s) if secrets is not None else None
+        self.alert_sink = WebhookAlertSink(self.alert_sender, self.config.alert_webhook_url, self.secrets)
         self.source = PolicySource(
             loader,
             engine=Engine(alert_sink=self.alert_sink),
@@ -476,6 +517,9 @@ class GuardService:
     def validate(self, req: GuardRequest) -> str:
         if req.stage not in API_STAGES:
             raise UnknownStage(req.stage)
+        attempt = req.attempt
+        if type(attempt) is not int or not 1 <= attempt <= MAX_ATTEMPT:
+            raise InvalidAttempt(f"attempt must be an integer from 1 to {MAX_ATTEMPT}, got {attempt!r}")
         text = req.text
         if text is None or text == "":
             field_name = "input" if req.stage == "input" else "output"
@@ -504,7 +548,16 @@ class GuardService:
             digest.update(b"\x01" if part is None else b"\x00" + str(len(part)).encode() + b":")
             if part:
                 digest.update(part.encode("utf-8"))
-        key = (digest.digest(), req.stage, project_name, req.model, labels, policy, snapshot.version)
+        key = (
+            digest.digest(),
+            req.stage,
+            req.attempt,  # a retry's decision depends on it
+            project_name,
+            req.model,
+            labels,
+            policy,
+            snapshot.version,
+        )
         with self._cache_lock:
             hit = self._cache.get(key)
             if hit is not None:
@@ -520,6 +573,7 @@ class GuardService:
                 req.stage,  # type: ignore[arg-type]  # validated above
                 meta,
                 input_text=req.input_text,
+                attempt=req.attempt,
                 policies=None if policy is None else (policy,),
                 context=req.context,
             )
@@ -589,9 +643,11 @@ class AsyncGuard:
         self.sender.close()
 
     def submit(self, req: GuardRequest, callback_url: str, *, project_id: str, project_name: str) -> AsyncJob:
-        """Accept a check. Raises ValueError (bad callback URL), the sync API's errors (bad request,
-        unknown policy) and AsyncQueueFull."""
+        """Accept a check. Raises ValueError (bad callback URL, or an IP address webhooks may not reach:
+        host names are checked at delivery), the sync API's errors (bad request, unknown policy) and
+        AsyncQueueFull."""
         check_webhook_url(callback_url)
+        self.sender.addresses.check_literal(callback_url)
         self.service.validate(req)
         if req.policy:
             self.service.resolve_policy(self.service.snapshot, req.policy, project_name)
@@ -643,7 +699,7 @@ class AsyncGuard:
     @staticmethod
     def _delivered(job: AsyncJob, result: DeliveryResult) -> None:
         job.callback = {
-            "status": "delivered" if result.ok else "failed",
+            "status": "delivered" if result.ok else "refused" if result.refused else "failed",
             "attempts": result.attempts,
             "httpStatus": result.status,
             "error": result.error,

@@ -86,8 +86,11 @@ def dead_url() -> str:
     return f"http://127.0.0.1:{port}/hook"
 
 
+LOOPBACK = ("127.0.0.0/8",)  # the receivers run on loopback, which webhooks reach only when allowed
+
+
 def fast_sender(**kw: Any) -> WebhookSender:
-    return WebhookSender("test", backoff_s=0.05, timeout_s=2.0, **kw).start()
+    return WebhookSender("test", backoff_s=0.05, timeout_s=2.0, allow_networks=LOOPBACK, **kw).start()
 
 
 # -- the sender ------------------------------------------------------------------------------------------
@@ -174,7 +177,7 @@ def test_alert_posted_once_per_dedup_window(receiver: Receiver) -> None:
 
 
 def test_dead_alert_receiver_does_not_slow_checks() -> None:
-    sender = WebhookSender("test", backoff_s=0.2, max_attempts=3).start()
+    sender = WebhookSender("test", backoff_s=0.2, max_attempts=3, allow_networks=LOOPBACK).start()
     engine = Engine([alert_policy(dead_url(), dedup=0)], alert_sink=WebhookAlertSink(sender))
     worst = 0.0
     for i in range(20):
@@ -197,7 +200,7 @@ SPEC = {
 @pytest.fixture
 def client() -> Iterator[tuple[TestClient, GuardService]]:
     rows = [PolicyRow("ns/safety", 1, SPEC, (1,))]
-    config = GuardConfig(webhook_backoff_s=0.05, webhook_timeout_s=2.0)
+    config = GuardConfig(webhook_backoff_s=0.05, webhook_timeout_s=2.0, webhook_allow_networks=LOOPBACK)
     guard = GuardService(lambda: rows, config=config).start(poll=False)
 
     def verify(creds: Credentials) -> Principal | None:

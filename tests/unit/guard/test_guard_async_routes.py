@@ -49,6 +49,8 @@ def make() -> Iterator[Factory]:
 
     def factory(**config: Any) -> TestClient:
         rows = [PolicyRow("ns/safety", 1, SPEC, (1,))]
+        # The callbacks here go to loopback ports, which webhooks may only reach when allowed.
+        config.setdefault("webhook_allow_networks", ("127.0.0.0/8",))
         cfg = GuardConfig(max_text_bytes=1000, webhook_attempts=1, **config)
         guard = GuardService(lambda: rows, config=cfg).start(poll=False)
         ctx = ApiContext(clickhouse=object(), keys=KeyCache(verify), guard=guard)  # type: ignore[arg-type]

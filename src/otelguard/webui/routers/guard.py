@@ -4,8 +4,10 @@
 the callback when ready) and ``GET /api/v1/guard/async/{id}`` (the decision, kept for an hour by default).
 
 The body is parsed here rather than by FastAPI so that bad input gets the right status: a body that is not
-UTF-8 or not JSON, an unknown stage or a missing/empty text is 400, a text over the size limit 413, an
-unknown ``policy`` 404. See ``otelguard.webui.guard_service`` for policy selection, caching and events.
+UTF-8 or not JSON, an unknown stage, a missing/empty text or an ``attempt`` outside 1..100 is 400, a text
+over the size limit 413, an unknown ``policy`` 404. ``attempt`` (default 1) tells a ``retry`` action which
+attempt of the caller's LLM call this is, so the SDK's remote mode reaches the rule's post-retry actions
+just as local mode does. See ``otelguard.webui.guard_service`` for policy selection, caching and events.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from otelguard.auth import API_KEY_HEADER, Principal, Unauthenticated, credentials_from_headers
 from otelguard.guardrails import GuardrailError, InputTooLarge, InvalidText, UnknownPolicy
 from otelguard.webui.context import ApiContext
-from otelguard.webui.guard_service import AsyncQueueFull, GuardRequest, GuardService
+from otelguard.webui.guard_service import MAX_ATTEMPT, AsyncQueueFull, GuardRequest, GuardService
 from otelguard.webui.params import API_ERRORS
 from otelguard.webui.security import Context
 
@@ -70,10 +72,20 @@ class GuardBody(BaseModel):
     policy: str | None = Field(
         None, max_length=512, description="Evaluate only this policy (ns/name or name)"
     )
+    attempt: int = Field(
+        1,
+        ge=1,
+        le=MAX_ATTEMPT,
+        strict=True,  # a JSON integer: no "2", 2.0 or true
+        description="Which attempt of the call this is (1 = the first): a retry action compares it with its "
+        "maxAttempts, and once they are used up the rule's later actions (e.g. fallback) apply",
+    )
 
     def request(self) -> GuardRequest:
         meta = self.metadata.model_dump() if self.metadata is not None else None
-        return GuardRequest.from_body(self.stage, self.input, self.output, self.context, meta, self.policy)
+        return GuardRequest.from_body(
+            self.stage, self.input, self.output, self.context, meta, self.policy, attempt=self.attempt
+        )
 
 
 class GuardBatchBody(BaseModel):
