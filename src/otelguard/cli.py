@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -165,16 +166,23 @@ def api(
     port: Annotated[int, typer.Option("--port", help="API and web UI port.")] = 8080,
 ) -> None:
     """Run only the API and web UI (production: ClickHouse and Postgres from the environment)."""
-    import os
-
     settings = _settings(None)
     _require_external(settings, "api")
-    secrets = None
-    if os.environ.get("KUBERNETES_SERVICE_HOST"):  # alert urlSecretRefs, read as `otelguard worker` does
-        from otelguard.operator.kube import KubeApi
+    _run(settings, host, port, 0, 0, api=True, collector=False, secrets=_cluster_secrets())
 
-        secrets = KubeApi().read_secret
-    _run(settings, host, port, 0, 0, api=True, collector=False, secrets=secrets)
+
+_SA_TOKEN = Path("/var/run/secrets/kubernetes.io/serviceaccount/token")
+
+
+def _cluster_secrets() -> Callable[[str, str, str], str | None] | None:
+    """Secrets read through the Kubernetes API, for a process in a pod that has a ServiceAccount token.
+    The operator's pods have none (``spec.secrets`` reach them as variables), so this is for hand-made
+    deployments; without a token it is None rather than a start-up failure."""
+    if not (os.environ.get("KUBERNETES_SERVICE_HOST") and _SA_TOKEN.exists()):
+        return None
+    from otelguard.operator.kube import KubeApi
+
+    return KubeApi().read_secret
 
 
 @contextlib.contextmanager
@@ -566,10 +574,8 @@ def worker(
 
         # Re-read on each lookup: an evaluator is built once per version, and a Secret may be added later.
         resolvers.append(lambda ns, name, key: load_manifests([manifests]).secret_value(ns, name, key))
-    elif os.environ.get("KUBERNETES_SERVICE_HOST"):
-        from otelguard.operator.kube import KubeApi
-
-        resolvers.append(KubeApi().read_secret)
+    elif (cluster := _cluster_secrets()) is not None:
+        resolvers.append(cluster)
     _logging()
     env_concurrency = os.environ.get("OTELGUARD_WORKER_CONCURRENCY", "4")
     run_worker(

@@ -19,13 +19,14 @@ cluster) or a scaled-to-zero install is still correctly reconciled.
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from otelguard import __version__
 from otelguard.api.v1alpha1 import READY, Condition, OTelGuard, OTelGuardStatus
-from otelguard.api.v1alpha1.common import ResourceRequirements, SecretKeyRef
+from otelguard.api.v1alpha1.common import ResourceRequirements, SecretKeyRef, secret_env_name
 from otelguard.api.v1alpha1.installation import OTelGuardSpec
 from otelguard.controllers.base import (
     INVALID_SPEC,
@@ -79,6 +80,7 @@ CONFIG_KEYS = (
     "OTELGUARD_SMTP_FROM",
     "OTELGUARD_SMTP_USERNAME",
     "OTELGUARD_SMTP_STARTTLS",
+    "OTELGUARD_WEBHOOK_ALLOW_NETWORKS",  # spec.webhooks.allowNetworks: where alerts/callbacks may go
 )
 
 
@@ -160,6 +162,19 @@ def _check(spec: OTelGuardSpec) -> str | None:
     redis_url = spec.storage.redis.url
     if redis_url is not None and urlsplit(redis_url).password is not None:
         return "spec.storage.redis.url: the URL contains a password; use urlSecretRef instead"
+    for i, cidr in enumerate(spec.webhooks.allow_networks if spec.webhooks is not None else ()):
+        try:
+            ipaddress.ip_network(cidr, strict=False)
+        except ValueError:
+            return (
+                f"spec.webhooks.allowNetworks[{i}]: {cidr!r} is not a network in CIDR form, e.g. 10.0.0.0/8"
+            )
+    seen = set()
+    for i, ref in enumerate(spec.secrets):
+        var = secret_env_name("", ref.name, ref.key)
+        if var in seen:  # e.g. a-b/k and a_b/k: one variable name for two Secrets
+            return f"spec.secrets[{i}]: {ref.name}/{ref.key} maps to the same variable as an earlier entry"
+        seen.add(var)
     return None
 
 
@@ -191,6 +206,8 @@ def render_config(inp: ReconcileInput, spec: OTelGuardSpec) -> dict[str, str]:
         data["OTELGUARD_CLICKHOUSE_CLUSTER"] = spec.storage.clickhouse.cluster
     if spec.storage.redis.url:
         data["OTELGUARD_REDIS_URL"] = spec.storage.redis.url
+    if spec.webhooks is not None and spec.webhooks.allow_networks:
+        data["OTELGUARD_WEBHOOK_ALLOW_NETWORKS"] = ",".join(spec.webhooks.allow_networks)
     if spec.smtp is not None:
         data["OTELGUARD_SMTP_HOST"] = spec.smtp.host
         data["OTELGUARD_SMTP_PORT"] = str(spec.smtp.port)
@@ -222,9 +239,11 @@ def _secret_env(name: str, ref: SecretKeyRef) -> Json:
     return {"name": name, "valueFrom": {"secretKeyRef": {"name": ref.name, "key": ref.key}}}
 
 
-def _env(spec: OTelGuardSpec, component: str) -> list[Json]:
+def _env(spec: OTelGuardSpec, component: str, namespace: str) -> list[Json]:
     """Secret-backed variables each component needs (only the worker sends mail). The collector gets Redis
-    too: it enqueues sampled span ids for the eval workers."""
+    too: it enqueues sampled span ids for the eval workers. ``spec.secrets`` go to every component (judge
+    keys: workers; alert URLs: the API and the collector's ingest stage), optional so that a missing one
+    fails only the deliveries or judgements that use it, never the pod's start."""
     env = [_secret_env("OTELGUARD_POSTGRES_DSN", spec.storage.postgres.dsn_secret_ref)]
     if spec.storage.clickhouse.password_secret_ref is not None:
         env.append(_secret_env("OTELGUARD_CLICKHOUSE_PASSWORD", spec.storage.clickhouse.password_secret_ref))
@@ -234,6 +253,10 @@ def _env(spec: OTelGuardSpec, component: str) -> list[Json]:
     smtp = spec.smtp
     if component == "worker" and smtp is not None and smtp.password_secret_ref is not None:
         env.append(_secret_env("OTELGUARD_SMTP_PASSWORD", smtp.password_secret_ref))
+    for ref in spec.secrets:
+        var = _secret_env(secret_env_name(namespace, ref.name, ref.key), ref)
+        var["valueFrom"]["secretKeyRef"]["optional"] = True
+        env.append(var)
     return env
 
 
@@ -262,7 +285,7 @@ def _container(
         "command": ["otelguard"],
         "args": args,
         "envFrom": [{"configMapRef": {"name": names(inp.name)["config"]}}],
-        "env": _env(spec, component),
+        "env": _env(spec, component, inp.namespace),
         "securityContext": {
             "allowPrivilegeEscalation": False,
             "readOnlyRootFilesystem": True,

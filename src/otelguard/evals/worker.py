@@ -9,22 +9,17 @@ as ``_``), which is also how a Deployment can inject one without API access.
 from __future__ import annotations
 
 import os
-import re
 import warnings
 from collections.abc import Mapping, Sequence
 
 import redis
 from celery.exceptions import SecurityWarning
 
+from otelguard.api.v1alpha1.common import secret_env_name
 from otelguard.evals.app import EVAL_QUEUE, create_celery
 from otelguard.evals.tasks import EvalRuntime, SecretResolver, register_tasks
 
 __all__ = ["chain_resolvers", "env_secret_resolver", "run_worker", "secret_env_name"]
-
-
-def secret_env_name(namespace: str, name: str, key: str) -> str:
-    raw = f"OTELGUARD_SECRET_{namespace}_{name}_{key}"
-    return re.sub(r"[^A-Za-z0-9]", "_", raw).upper()
 
 
 def env_secret_resolver(env: Mapping[str, str] | None = None) -> SecretResolver:

@@ -153,6 +153,44 @@ def test_secrets_come_from_secret_refs() -> None:
     assert "OTELGUARD_SMTP_PASSWORD" not in env(kids["Deployment/otelguard-collector"])
 
 
+def test_listed_secrets_reach_every_component_as_optional_variables() -> None:
+    refs = [{"name": "openai", "key": "api-key"}, {"name": "alert-hooks", "key": "slack.url"}]
+    kids = children(edited(manifest("otelguard"), "spec.secrets", refs))
+    for name in ("collector", "api", "worker"):
+        values = env(kids[f"Deployment/otelguard-{name}"])
+        # The names the eval worker's and guard service's env resolvers read (secret_env_name).
+        assert values["OTELGUARD_SECRET_OTELGUARD_OPENAI_API_KEY"] == {
+            "secretKeyRef": {"name": "openai", "key": "api-key", "optional": True}
+        }
+        assert values["OTELGUARD_SECRET_OTELGUARD_ALERT_HOOKS_SLACK_URL"] == {
+            "secretKeyRef": {"name": "alert-hooks", "key": "slack.url", "optional": True}
+        }
+    from otelguard.evals.worker import env_secret_resolver
+
+    resolve = env_secret_resolver({"OTELGUARD_SECRET_OTELGUARD_OPENAI_API_KEY": "sk-test"})
+    assert resolve("otelguard", "openai", "api-key") == "sk-test"
+
+
+def test_colliding_secret_variables_are_invalid() -> None:
+    refs = [{"name": "a-b", "key": "c"}, {"name": "a", "key": "b-c"}]
+    desired, status = reconcile(edited(manifest("otelguard"), "spec.secrets", refs), STORED)
+    assert desired.invalid is not None and "spec.secrets[1]" in desired.invalid.message
+    assert condition(status, "Ready")["status"] == "False"
+
+
+def test_webhook_allow_networks_in_the_configmap() -> None:
+    obj = edited(manifest("otelguard"), "spec.webhooks", {"allowNetworks": ["10.0.0.0/8", "fd00::/8"]})
+    data = children(obj)["ConfigMap/otelguard-config"]["data"]
+    assert data["OTELGUARD_WEBHOOK_ALLOW_NETWORKS"] == "10.0.0.0/8,fd00::/8"
+    assert (
+        "OTELGUARD_WEBHOOK_ALLOW_NETWORKS"
+        not in children(manifest("otelguard"))["ConfigMap/otelguard-config"]["data"]
+    )
+    bad = edited(manifest("otelguard"), "spec.webhooks", {"allowNetworks": ["10.0.0.0/33"]})
+    desired, _ = reconcile(bad, STORED)
+    assert desired.invalid is not None and "spec.webhooks.allowNetworks[0]" in desired.invalid.message
+
+
 def test_redis_url_from_a_secret() -> None:
     obj = edited(
         manifest("otelguard"), "spec.storage.redis", {"urlSecretRef": {"name": "redis", "key": "url"}}

@@ -165,6 +165,14 @@ class SecretKeyRef(ApiModel):
     key: str = Field(min_length=1, max_length=253, pattern=SECRET_KEY, description="Key within the Secret.")
 
 
+def secret_env_name(namespace: str, name: str, key: str) -> str:
+    """The variable a process reads a referenced Secret key from: ``OTELGUARD_SECRET_<NS>_<NAME>_<KEY>``
+    (upper case, anything but letters and digits as ``_``). The operator puts the Secrets an installation
+    lists in ``spec.secrets`` into its pods under these names; `otelguard up` reads them too."""
+    raw = f"OTELGUARD_SECRET_{namespace}_{name}_{key}"
+    return re.sub(r"[^A-Za-z0-9]", "_", raw).upper()
+
+
 # -- selectors ---------------------------------------------------------------------------------------------
 class LabelSelectorRequirement(ApiModel):
     """A set-based label requirement, as in Kubernetes label selectors."""

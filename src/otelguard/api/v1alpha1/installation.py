@@ -208,6 +208,17 @@ class SmtpSpec(ApiModel):
     starttls: bool = Field(True, description="Upgrade the connection with STARTTLS.")
 
 
+class WebhooksSpec(ApiModel):
+    """Where the platform's outgoing webhooks (guardrail alerts, async guard callbacks) may go."""
+
+    allow_networks: list[Annotated[str, StringConstraints(min_length=2, max_length=64)]] = Field(
+        default_factory=list,
+        max_length=64,
+        description="CIDRs webhooks may reach besides public addresses (loopback, link-local, private and "
+        "reserved ones are refused by default), e.g. 10.0.0.0/8 for an in-cluster receiver.",
+    )
+
+
 class OTelGuardSpec(ApiModel):
     """Desired state of an OTelGuard installation."""
 
@@ -218,6 +229,15 @@ class OTelGuardSpec(ApiModel):
     retention: RetentionSpec = Field(default_factory=RetentionSpec, description="Data retention per table.")
     images: ImagesSpec = Field(default_factory=ImagesSpec, description="Container images and pull settings.")
     smtp: SmtpSpec | None = Field(None, description="Mail server for email alert notifications.")
+    secrets: list[SecretKeyRef] = Field(
+        default_factory=list,
+        max_length=64,
+        description="Secret keys this namespace's resources reference (Evaluator judge.apiKeySecretRef, "
+        "GuardrailPolicy alert params.urlSecretRef): each reaches the collector, API and worker pods as "
+        "OTELGUARD_SECRET_<NAMESPACE>_<NAME>_<KEY> (optional: a missing one fails only its uses). Pods never "
+        "read Secrets through the Kubernetes API; a changed value is picked up when they restart.",
+    )
+    webhooks: WebhooksSpec | None = Field(None, description="Outgoing webhook settings.")
     suspend: bool = Field(False, description="Stop reconciling: children are left as they are until resumed.")
 
 
