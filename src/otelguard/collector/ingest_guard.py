@@ -15,6 +15,10 @@ What happens. Enforce-mode ``sanitize`` redacts the text in place (redaction str
 JSON payloads, and a JSON payload that redaction would break is redacted value by value instead); ``block``
 replaces the text with ``[blocked by policy NAME]`` but keeps the span. ``retry``/``fallback``/``transform``
 mean nothing after the fact: they are only recorded. Shadow-mode policies record and never change text.
+``alert`` actions go to the ``alert_sink`` the process gives (the local runtime's webhook sink: the action's
+``url``/``urlSecretRef``, else ``OTELGUARD_ALERT_WEBHOOK_URL``), deduplicated per ``dedupSeconds`` like the
+guard API's; the sink only queues, so an alert never delays ingestion. Re-checks of text already checked (the
+spool copy, JSON redacted value by value) do not notify again.
 Every failed rule becomes a ``guardrail_events`` row with stage ``ingest`` and the span's trace/span id;
 each finding carries ``field`` (input, output, events or the attribute key) since its offsets refer to it.
 A changed span gets ``otelguard.guardrail.ingest.action`` (sanitize, block or redaction_failed) and
@@ -41,13 +45,14 @@ store what the policy exists to remove); otherwise the text is kept. Both are co
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import logging
 import re
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -57,7 +62,7 @@ from prometheus_client import Counter, Gauge
 
 from otelguard.collector.writer import InsertFn
 from otelguard.guardrails import Engine, GuardResult, Limits, RequestMeta, Snapshot
-from otelguard.guardrails.actions import apply_redactions
+from otelguard.guardrails.actions import Alert, AlertSink, apply_redactions
 from otelguard.guardrails.patterns import ScanText
 from otelguard.guardrails.policy import CompiledPolicy
 from otelguard.guardrails.policy_source import PolicyLoader, PolicySource
@@ -214,6 +219,27 @@ def _valid_json(text: str) -> bool:
     return True
 
 
+class _Alerts:
+    """The engine's alert sink: forwards to ``sink`` except during :meth:`quiet` re-checks on this thread."""
+
+    def __init__(self, sink: AlertSink) -> None:
+        self._sink = sink
+        self._local = threading.local()
+
+    def send(self, alert: Alert) -> None:
+        if not getattr(self._local, "quiet", False):
+            self._sink.send(alert)
+
+    @contextlib.contextmanager
+    def quiet(self) -> Iterator[None]:
+        outer = getattr(self._local, "quiet", False)  # nests: the spool scrub may redact JSON leafwise
+        self._local.quiet = True
+        try:
+            yield
+        finally:
+            self._local.quiet = outer
+
+
 class IngestGuard:
     """The collector's ingest stage (``Pipeline`` stage, spool scrubber and event writer in one)."""
 
@@ -227,11 +253,15 @@ class IngestGuard:
         reload_interval_s: float = 2.0,
         names_interval_s: float = 30.0,
         max_event_attempts: int = 5,
+        alert_sink: AlertSink | None = None,
     ) -> None:
+        """``alert_sink`` receives ``alert`` actions that passed deduplication; it must not block (the
+        process owns it: starts and closes its sender). Without one, alerts are only recorded."""
         limits = Limits(max_chars=max_text_chars, max_bytes=4 * max_text_chars)
+        self._alerts = _Alerts(alert_sink) if alert_sink is not None else None
         self.source = PolicySource(
             policies,
-            engine=Engine(limits=limits),
+            engine=Engine(limits=limits, alert_sink=self._alerts),
             reload_interval_s=reload_interval_s,
             on_reload=self._reloaded,
             label="ingest guard",
@@ -374,9 +404,9 @@ class IngestGuard:
         new = apply_redactions(text, escaped)
         if _valid_json(new) or not _valid_json(text):
             return new
-        return json.dumps(  # a finding crossed JSON syntax: redact value by value
-            self._leafwise(snapshot, meta, json.loads(text)), ensure_ascii=False, separators=(",", ":")
-        )
+        with self._quiet():  # a finding crossed JSON syntax: redact value by value (alerted already)
+            leaves = self._leafwise(snapshot, meta, json.loads(text))
+        return json.dumps(leaves, ensure_ascii=False, separators=(",", ":"))
 
     def _leafwise(self, snapshot: Snapshot, meta: RequestMeta, value: Any) -> Any:
         if isinstance(value, str):
@@ -410,6 +440,21 @@ class IngestGuard:
         if plan is None:
             return payload
         name = self.names.get(project_id)
+        with self._quiet():  # these texts were checked (and alerted on) by process()
+            self._scrub_request(snapshot, plan, name, request, changed)
+        return bytes(request.SerializeToString())
+
+    def _quiet(self) -> contextlib.AbstractContextManager[None]:
+        return self._alerts.quiet() if self._alerts is not None else contextlib.nullcontext()
+
+    def _scrub_request(
+        self,
+        snapshot: Snapshot,
+        plan: _Plan,
+        name: str | None,
+        request: ExportTraceServiceRequest,
+        changed: Mapping[tuple[str, str], SpanRecord],
+    ) -> None:
         for resource_spans in request.resource_spans:
             for scope_spans in resource_spans.scope_spans:
                 for span in scope_spans.spans:
@@ -433,7 +478,6 @@ class IngestGuard:
                             span.attributes.append(
                                 KeyValue(key=key, value=AnyValue(string_value=record.attributes[key]))
                             )
-        return bytes(request.SerializeToString())
 
     def _scrub(self, snapshot: Snapshot, plan: _Plan, meta: RequestMeta, value: AnyValue) -> None:
         kind = value.WhichOneof("value")

@@ -28,7 +28,8 @@ from otelguard.collector.ingest_guard import IngestGuard, clickhouse_event_sink
 from otelguard.collector.service import Collector
 from otelguard.evals.app import create_celery
 from otelguard.evals.backfill import CeleryEvaluationQueue
-from otelguard.guardrails.webhooks import SecretResolver
+from otelguard.guardrails.actions import AlertSink
+from otelguard.guardrails.webhooks import SecretResolver, WebhookAlertSink
 from otelguard.local.evals import LocalEvals
 from otelguard.local.gitops import GitOpsLoop, Pass, Reconciler
 from otelguard.local.stores import Stores, bootstrap_default_project, open_stores
@@ -98,13 +99,15 @@ def _insert(stores: Stores, evals: LocalEvals | None) -> Callable[..., None]:
     return insert
 
 
-def _ingest_guard(stores: Stores, settings: Settings) -> IngestGuard:
-    """Ingest-stage GuardrailPolicies, reloaded from Postgres like the guard API's; events to ClickHouse."""
+def _ingest_guard(stores: Stores, settings: Settings, alerts: AlertSink) -> IngestGuard:
+    """Ingest-stage GuardrailPolicies, reloaded from Postgres like the guard API's; events to ClickHouse,
+    ``alert`` actions to ``alerts``."""
     return IngestGuard(
         postgres_policy_loader(stores.db),
         lambda: [(p.id, p.name) for p in postgres.list_projects(stores.db)],
         clickhouse_event_sink(stores.clickhouse),
         max_text_chars=settings.max_body_bytes,
+        alert_sink=alerts,
     )
 
 
@@ -129,6 +132,7 @@ async def serve(
     gitops_stop = asyncio.Event()
     gitops_task: asyncio.Task[None] | None = None
     guard: GuardService | None = None
+    ingest_alerts: WebhookAlertSink | None = None
     evals: LocalEvals | None = None
     try:
         generated = bootstrap_default_project(stores.db, settings.api_key)
@@ -165,12 +169,15 @@ async def serve(
                     local_statuses=api,  # `otelguard up`; a cluster's operator writes the counters
                 )
                 await asyncio.to_thread(evals.start)
+            # Ingest-stage alerts: webhooks like the guard API's (`otelguard up` may reach loopback).
+            ingest_alerts = stores.ingest_alert_sink(local=api, manifests=manifests, secrets=secrets)
+            ingest_alerts.sender.start()
             running = Collector(
                 settings,
                 insert=_insert(stores, evals),
                 keys=keys,
                 prices=stores.price_book(),
-                ingest_guard=_ingest_guard(stores, settings),
+                ingest_guard=_ingest_guard(stores, settings, ingest_alerts),
             )
             running.start()
             servers.append((_uvicorn(running.http_app), _bind(ports.host, ports.otlp_http, "OTLP/HTTP")))
@@ -219,6 +226,9 @@ async def serve(
             await asyncio.to_thread(guard.close)
         if running is not None:
             await asyncio.to_thread(running.stop)
+        if ingest_alerts is not None:  # after the collector: no new alerts; deliver queued ones (bounded)
+            await asyncio.to_thread(ingest_alerts.sender.flush, 2.0)
+            await asyncio.to_thread(ingest_alerts.sender.close)
         if evals is not None:  # after the collector: its last batches are offered, then scores drained
             await asyncio.to_thread(evals.stop)
         await asyncio.to_thread(stores.close)

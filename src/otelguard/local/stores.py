@@ -11,7 +11,7 @@ from pathlib import Path
 from otelguard.auth import Credentials, KeyCache, Principal
 from otelguard.collector.price_book import PriceBook
 from otelguard.evals.worker import chain_resolvers, env_secret_resolver
-from otelguard.guardrails.webhooks import SecretResolver
+from otelguard.guardrails.webhooks import SecretResolver, SecretStore, WebhookAlertSink
 from otelguard.local.embedded import EmbeddedPostgres, EmbeddedRedis
 from otelguard.local.manifests import load_manifests
 from otelguard.semconv import PriceTable
@@ -23,6 +23,15 @@ from otelguard.webui.guard_service import (
     clickhouse_event_sink,
     postgres_policy_loader,
 )
+
+__all__ = [
+    "DEFAULT_PROJECT",
+    "Stores",
+    "bootstrap_default_project",
+    "open_postgres",
+    "open_stores",
+    "secret_resolver",
+]
 
 log = logging.getLogger(__name__)
 
@@ -58,26 +67,45 @@ class Stores:
     ) -> GuardService:
         """The guard API's service (not started): GuardrailPolicy rows polled from Postgres, events into
         ClickHouse. ``local`` (`otelguard up`): webhooks may reach loopback and private networks unless
-        OTELGUARD_WEBHOOK_ALLOW_NETWORKS is set. Alert ``urlSecretRef``s resolve like an eval worker's judge
-        key: ``OTELGUARD_SECRET_<NS>_<NAME>_<KEY>`` first, then the ``manifests`` directory's Secrets, then
-        ``secrets`` (the cluster's, for `otelguard api` in a pod)."""
-        resolvers = [env_secret_resolver()]
-        if manifests is not None:
-            resolvers.append(_manifest_secrets(manifests))
-        if secrets is not None:
-            resolvers.append(secrets)
+        OTELGUARD_WEBHOOK_ALLOW_NETWORKS is set. Alert ``urlSecretRef``s resolve through
+        :func:`secret_resolver`."""
         return GuardService(
             postgres_policy_loader(self.db),
             clickhouse_event_sink(self.clickhouse),
             GuardConfig.from_env(local=local),
-            secrets=chain_resolvers(*resolvers),
+            secrets=secret_resolver(manifests, secrets),
         )
+
+    def ingest_alert_sink(
+        self,
+        *,
+        local: bool = False,
+        manifests: Path | None = None,
+        secrets: SecretResolver | None = None,
+    ) -> WebhookAlertSink:
+        """The collector's ingest-stage alert webhooks (sender not started), configured like the guard
+        API's: same environment (default URL, allowed networks, ``local``) and Secret resolution."""
+        config = GuardConfig.from_env(local=local)
+        store = SecretStore(secret_resolver(manifests, secrets), ttl_s=config.secret_ttl_s)
+        return WebhookAlertSink(config.sender("ingest-alerts"), config.alert_webhook_url, store)
 
     def close(self) -> None:
         self.clickhouse.close()
         self.db.close()
         for server in reversed(self._embedded):
             server.stop()
+
+
+def secret_resolver(manifests: Path | None = None, secrets: SecretResolver | None = None) -> SecretResolver:
+    """Secrets as the guard (alert ``urlSecretRef``) reads them, like an eval worker's judge key:
+    ``OTELGUARD_SECRET_<NS>_<NAME>_<KEY>`` first, then the ``manifests`` directory's Secrets, then
+    ``secrets`` (the cluster's, for `otelguard api` in a pod)."""
+    resolvers = [env_secret_resolver()]
+    if manifests is not None:
+        resolvers.append(_manifest_secrets(manifests))
+    if secrets is not None:
+        resolvers.append(secrets)
+    return chain_resolvers(*resolvers)
 
 
 def _manifest_secrets(manifests: Path) -> SecretResolver:
