@@ -49,6 +49,8 @@ def _settings(data_dir: Path | None) -> Settings:
 
 def _logging() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # httpx logs every request's full URL at INFO: a webhook URL held in a Secret must not reach the log.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
 
 
 def _run(
@@ -66,11 +68,11 @@ def _run(
 ) -> None:
     from otelguard.local.runtime import Ports, serve
 
-    if api:  # a bad guard setting (e.g. OTELGUARD_WEBHOOK_ALLOW_NETWORKS) is a startup error, not a traceback
+    if api or collector:  # a bad webhook setting (OTELGUARD_WEBHOOK_ALLOW_NETWORKS): a clear startup error
         from otelguard.webui.guard_service import GuardConfig
 
         try:
-            GuardConfig.from_env(local=collector)
+            GuardConfig.from_env(local=api and collector)
         except ValueError as exc:
             typer.echo(f"error: {exc}", err=True)
             raise typer.Exit(2) from None
@@ -157,7 +159,16 @@ def collector(
     """Run only the OTLP collector (production: ClickHouse and Postgres from the environment)."""
     settings = _settings(data_dir)
     _require_external(settings, "collector")
-    _run(settings, host, 0, otlp_http_port, otlp_grpc_port, api=False, collector=True)
+    _run(
+        settings,
+        host,
+        0,
+        otlp_http_port,
+        otlp_grpc_port,
+        api=False,
+        collector=True,
+        secrets=_cluster_secrets(),
+    )
 
 
 @app.command()

@@ -135,6 +135,12 @@ def test_children_have_owner_refs_and_their_own_labels(env: dict[str, Any]) -> N
         "name": "otelguard-postgres",
         "key": "dsn",
     }
+    # spec.secrets: the Secret keys other resources reference reach the pods as optional variables.
+    assert env_names["OTELGUARD_SECRET_OTELGUARD_OPENAI_API_KEY"]["valueFrom"]["secretKeyRef"] == {
+        "name": "openai",
+        "key": "api-key",
+        "optional": True,
+    }
     annotations = collector["spec"]["template"]["metadata"]["annotations"]
     assert re.fullmatch(r"[0-9a-f]{8,64}", annotations["otelguard.io/config-hash"])
     services = {s["metadata"]["name"] for s in get(k, "services")["items"]}

@@ -36,7 +36,7 @@ from otelguard.guardrails.registry import (
 
 KIND = "GuardrailPolicy"
 COMPILED_FORMAT = 1
-ENFORCEMENT = "enforced by the guard API (POST /api/v1/guard); the collector's ingest stage is not built yet"
+ENFORCEMENT = "enforced by the guard API (POST /api/v1/guard) and, for stage ingest, by the collectors"
 
 
 def canonical_validator(name: str) -> str:

@@ -23,8 +23,8 @@ def test_the_example_compiles_and_is_stored_for_the_guard_api() -> None:
     assert ready(status) == (
         "True",
         "Stored",
-        "compiled and stored as version 3 (3 rules); enforced by the guard API (POST /api/v1/guard); "
-        "the collector's ingest stage is not built yet",
+        "compiled and stored as version 3 (3 rules); enforced by the guard API (POST /api/v1/guard) and, "
+        "for stage ingest, by the collectors",
     )
 
 
