@@ -277,9 +277,13 @@ def _placeholder(template: str, entity: str) -> str:
     return template.format(entity=entity)
 
 
-def plan_redactions(text: str, items: Sequence[tuple[Finding, SanitizeParams]]) -> list[Redaction]:
+def plan_redactions(
+    text: str, items: Sequence[tuple[Finding, SanitizeParams]], *, avoid: str = ""
+) -> list[Redaction]:
     """Non-overlapping redactions for the span findings: overlapping spans merge into one, labelled by the
-    highest-scoring finding among them (then the longest, then the earliest)."""
+    highest-scoring finding among them (then the longest, then the earliest). Reversible stand-ins are
+    numbered clear of any already in ``text`` or ``avoid`` (an output check's prompt, whose stand-ins the
+    caller will map back: an output's own stand-in must not be mistaken for one of them)."""
     # (start, -end, arrival) orders like a stable sort on (start, -end); on the hot path, so no key lambdas.
     spans = sorted(
         (f.start, -f.end, i)
@@ -306,7 +310,7 @@ def plan_redactions(text: str, items: Sequence[tuple[Finding, SanitizeParams]]) 
         original = text[start:end]
         if params.reversible and best.entity not in params.replacements:
             if numbered is None:
-                numbered = _numbering(text)
+                numbered = _numbering(f"{text}\0{avoid}" if avoid else text)
             out.append(Redaction(start, end, best.entity, numbered(best.entity, original, params), True))
         else:
             out.append(Redaction(start, end, best.entity, _replacement(best, params, original)))

@@ -346,6 +346,7 @@ class _Run:
     stage: Stage
     request: RequestMeta
     attempt: int
+    input_text: str  # an output check's prompt: reversible stand-ins are numbered clear of its ones
     outcomes: list[RuleOutcome] = field(default_factory=list)
     redact: list[tuple[Finding, SanitizeParams]] = field(default_factory=list)
     transforms: list[TransformParams] = field(default_factory=list)
@@ -407,7 +408,7 @@ class Snapshot:
                 raise UnknownPolicy(sorted(unknown))
         scan = ScanText(s)
         ctx = CheckContext(stage, request, input_text, attempt, context)
-        run = _Run(s, stage, request, attempt)
+        run = _Run(s, stage, request, attempt, input_text or "")
         matched: list[str] = []
         for policy in self.policies:
             if policies is not None and policy.name not in policies:
@@ -702,7 +703,7 @@ class Snapshot:
         else:
             verdict = "flag" if any(not o.shadow for o in run.outcomes) else "pass"
             if run.redact:
-                redactions = plan_redactions(text, run.redact)
+                redactions = plan_redactions(text, run.redact, avoid=run.input_text)
                 mapping = {r.replacement: text[r.start : r.end] for r in redactions if r.reversible}
                 text = apply_redactions(text, redactions)
             for params in run.transforms:

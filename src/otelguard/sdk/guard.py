@@ -44,6 +44,7 @@ import httpx
 from opentelemetry import trace
 
 from otelguard.guardrails import CompiledPolicy, Engine, RequestMeta, Stage, compile_policy
+from otelguard.guardrails.actions import deanonymize as _deanonymize
 from otelguard.sdk.prompts import OTelGuardClient
 
 __all__ = [
@@ -102,6 +103,8 @@ class GuardVerdict:
     findings: Sequence[Mapping[str, Any]] = ()
     policies: Sequence[str] = ()
     unavailable: bool = False  # fail_open pass-through: nothing was checked
+    # Stand-in → original of a reversible sanitize (input checks); the model's output is restored with it.
+    mapping: Mapping[str, str] = field(default_factory=dict, repr=False)
     raw: Mapping[str, Any] = field(default_factory=dict, repr=False)
 
     @classmethod
@@ -116,6 +119,7 @@ class GuardVerdict:
             fallback=body.get("fallback"),
             findings=tuple(body.get("findings") or ()),
             policies=tuple(body.get("policies") or ()),
+            mapping={str(k): str(v) for k, v in (body.get("mapping") or {}).items()},
             raw=body,
         )
 
@@ -249,6 +253,7 @@ class Guard:
         max_retries: int,
         fallback_response: str | None,
         tracer_provider: trace.TracerProvider | None,
+        deanonymize: bool = True,
     ) -> None:
         if max_retries < 0:
             raise ValueError("max_retries must be >= 0")
@@ -260,6 +265,7 @@ class Guard:
         self.model_arg = model_arg
         self.max_retries = max_retries
         self.fallback_response = fallback_response
+        self.deanonymize = deanonymize
         self._tracer = trace.get_tracer("otelguard.sdk", tracer_provider=tracer_provider)
         self.input_verdict: GuardVerdict | None = None
         self.output_verdict: GuardVerdict | None = None
@@ -380,7 +386,13 @@ class Guard:
             raise GuardrailBlocked(verdict)
         if verdict.fallback and verdict.fallback.get("response") is not None:
             return str(verdict.fallback["response"])
-        return verdict.text
+        return self.restore(verdict.text)
+
+    def restore(self, text: str) -> str:
+        """``text`` with the stand-ins of the last input check's reversible sanitize put back (unless
+        ``deanonymize=False``): the model saw ``<EMAIL_1>``, the caller gets the address it sent."""
+        mapping = self.input_verdict.mapping if self.input_verdict is not None else None
+        return _deanonymize(text, mapping) if mapping and self.deanonymize else text
 
     # -- decorator --------------------------------------------------------------------------------------
     def __call__(self, fn: Callable[P, R]) -> Callable[P, R]:
@@ -559,7 +571,7 @@ class _CallPlan:
             )
             call, value = self._after_output(checked, bound, state)
             if not call:
-                return value
+                return self._restore(value, verdict)
 
     async def arun(
         self, fn: Callable[..., Awaitable[Any]], args: tuple[Any, ...], kwargs: dict[str, Any]
@@ -580,7 +592,12 @@ class _CallPlan:
             )
             call, value = self._after_output(checked, bound, state)
             if not call:
-                return value
+                return self._restore(value, verdict)
+
+    def _restore(self, value: Any, input_verdict: GuardVerdict) -> Any:
+        if isinstance(value, str) and input_verdict.mapping and self.owner.deanonymize:
+            return _deanonymize(value, input_verdict.mapping)
+        return value
 
 
 def _var_kw_name(signature: inspect.Signature) -> str:
@@ -601,6 +618,7 @@ def guard(
     fallback_response: str | None = None,
     fail_open: bool = False,
     tracer_provider: trace.TracerProvider | None = None,
+    deanonymize: bool = True,
 ) -> Guard:
     """A :class:`Guard` usable as ``@guard(...)`` or ``with guard(...) as g`` (see the module docstring).
 
@@ -641,6 +659,7 @@ def guard(
         max_retries=max_retries,
         fallback_response=fallback_response,
         tracer_provider=tracer_provider,
+        deanonymize=deanonymize,
     )
 
 

@@ -36,6 +36,16 @@ spec:
         - type: fallback
           params: {response: '{"error": "no answer"}'}
 """
+VAULT = """\
+apiVersion: otelguard.io/v1alpha1
+kind: GuardrailPolicy
+metadata: {name: vault, namespace: guard-test}
+spec:
+  selector: {matchLabels: {app: vault}}
+  stages: [input, output]
+  rules:
+    - {name: pii, validator: pii, onFail: [{type: sanitize, params: {reversible: true}}]}
+"""
 
 
 @pytest.fixture(scope="module")
@@ -43,6 +53,7 @@ def up(platform: Platform, tmp_path_factory: pytest.TempPathFactory) -> Platform
     tmp = tmp_path_factory.mktemp("sdk-policies")
     apply(platform, tmp, "safety", SAFETY)
     apply(platform, tmp, "retry", RETRY)
+    apply(platform, tmp, "vault", VAULT)
     wait_for(
         "the policies to load",
         lambda: (
@@ -51,6 +62,7 @@ def up(platform: Platform, tmp_path_factory: pytest.TempPathFactory) -> Platform
                 "policies"
             ]
             == ["guard-test/json-retry"]
+            and "guard-test/vault" in guard_api(platform, chat("x", app="vault")).json()["policies"]
         ),
     )
     return platform
@@ -139,6 +151,18 @@ def test_async_remote(client: OTelGuardClient) -> None:
         return f"echo {prompt}"
 
     assert asyncio.run(ask("mail jane.doe@example.com")) == "echo mail <EMAIL>"
+
+
+def test_reversible_sanitize_round_trip_through_the_api(client: OTelGuardClient) -> None:
+    seen: list[str] = []
+
+    @guard(client=client, labels={"app": "vault"})
+    def ask(prompt: str) -> str:
+        seen.append(prompt)
+        return "Forwarding to <EMAIL_1>."
+
+    assert ask("Please mail jane.doe@example.com") == "Forwarding to jane.doe@example.com."
+    assert seen == ["Please mail <EMAIL_1>"]
 
 
 def test_server_down_fails_closed_or_open(up: Platform) -> None:

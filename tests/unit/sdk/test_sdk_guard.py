@@ -260,3 +260,56 @@ def test_configuration_errors() -> None:
 
     with pytest.raises(TypeError, match="must return str"):
         bad("hi")
+
+
+REVERSIBLE: dict[str, Any] = {
+    "stages": ["input", "output"],
+    "rules": [
+        {"name": "pii", "validator": "pii", "onFail": [{"type": "sanitize", "params": {"reversible": True}}]}
+    ],
+}
+
+
+def test_reversible_sanitize_restores_the_callers_values_in_the_output() -> None:
+    seen: list[str] = []
+
+    @guard(REVERSIBLE)
+    def ask(prompt: str) -> str:
+        seen.append(prompt)
+        return "I wrote to <EMAIL_2> and copied <EMAIL_1>."
+
+    out = ask("Mail a@example.com, then b@example.com.")
+    assert seen == ["Mail <EMAIL_1>, then <EMAIL_2>."]  # the model never saw the addresses
+    assert out == "I wrote to b@example.com and copied a@example.com."
+
+    @guard(REVERSIBLE, deanonymize=False)
+    def raw(prompt: str) -> str:
+        return "Reply to <EMAIL_1>."
+
+    assert raw("Mail a@example.com") == "Reply to <EMAIL_1>."
+
+
+def test_reversible_sanitize_in_async_functions_and_the_context_manager() -> None:
+    @guard(REVERSIBLE)
+    async def ask(prompt: str) -> str:
+        return prompt.replace("Mail", "Mailed")
+
+    assert asyncio.run(ask("Mail a@example.com")) == "Mailed a@example.com"
+    with guard(REVERSIBLE) as g:
+        sent = g.check_input("Call me at jane@example.com")
+        assert sent == "Call me at <EMAIL_1>"
+        assert g.check_output(f"Sure, I'll mail <EMAIL_1>: {sent}") == (
+            "Sure, I'll mail jane@example.com: Call me at jane@example.com"
+        )
+
+
+def test_an_outputs_own_stand_ins_are_never_mapped_to_the_callers_values() -> None:
+    # The model leaks a new address; the output check's reversible sanitize must number it clear of the
+    # prompt's stand-ins, or restoring would put the caller's b@example.com where c@example.com was.
+    @guard(REVERSIBLE)
+    def ask(prompt: str) -> str:
+        return "Sent to <EMAIL_1>; also c@example.com."
+
+    out = ask("Mail a@example.com and b@example.com")
+    assert out.startswith("Sent to a@example.com; also <EMAIL_") and "c@example.com" not in out
+    assert "b@example.com" not in out and "<EMAIL_1>" not in out and "<EMAIL_2>" not in out
