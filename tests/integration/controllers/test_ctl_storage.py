@@ -28,9 +28,9 @@ def test_storage_step_applies_once_then_only_ttl_changes(chdb: ChdbTransport, db
     desired = controller.plan(inp)
     assert desired.storage is not None
     outcome = apply_storage(desired.storage, chdb, db)
-    assert outcome.ok and outcome.writes >= 5 and outcome.schema_version == 5
+    assert outcome.ok and outcome.writes >= 6 and outcome.schema_version == 6
     status = controller.status(inp, desired, Applied(storage=outcome))
-    assert ready(status)[0] == "True" and status["schemaVersion"] == 5
+    assert ready(status)[0] == "True" and status["schemaVersion"] == 6
     assert "toIntervalDay(180)" in ttl_days(chdb)["guardrail_events"]
 
     again = apply_storage(desired.storage, chdb, db)

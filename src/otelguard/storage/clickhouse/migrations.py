@@ -3,9 +3,10 @@
 Each migration has a stable id and a list of statements that are themselves idempotent
 (``IF NOT EXISTS``), so a crash between a statement and the ``schema_migrations`` row only means the
 migration is re-run. A migration's ``backfill`` statements (data, not schema: run by ``migrate`` after
-its DDL, not part of ``render_ddl``) must be safe to repeat too. Retention is reconciled after the
-migrations: a table whose TTL (read back from ``system.tables``) differs from the wanted one gets
-``ALTER TABLE ... MODIFY TTL`` (or ``REMOVE TTL``).
+its DDL, not part of ``render_ddl``) must be safe to repeat too, and so must its ``upgrade`` (work that
+looks at the server first: rebuilding a table created with older settings, see ``rebuild.py``).
+Retention is reconciled after the migrations: a table whose TTL (read back from ``system.tables``)
+differs from the wanted one gets ``ALTER TABLE ... MODIFY TTL`` (or ``REMOVE TTL``).
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from otelguard.storage.clickhouse.ddl import (
     ttl_targets,
     validate_cluster,
 )
+from otelguard.storage.clickhouse.rebuild import rebuild_spans
 from otelguard.storage.clickhouse.transport import ClickHouseTransport, quote_identifier, validate_identifier
 
 __all__ = ["MIGRATIONS", "Migration", "migrate", "render_ddl"]
@@ -41,6 +43,7 @@ class Migration:
     id: str
     render: Callable[[str, Retention, str | None], list[str]]  # (database, retention, cluster) -> statements
     backfill: Callable[[str, str | None], list[str]] | None = None  # (database, cluster) -> statements
+    upgrade: Callable[[ClickHouseTransport, str, str | None], object] | None = None  # (t, database, cluster)
 
 
 MIGRATIONS: tuple[Migration, ...] = (
@@ -65,6 +68,12 @@ MIGRATIONS: tuple[Migration, ...] = (
         ],
         # after the view exists, so no trace is missed; one inserted twice keeps the same bounds
         backfill=lambda db, c: [backfill_trace_index(database=db, cluster=c)],
+    ),
+    # spans get index_granularity 1024 from 0001 now; a table created before is copied over (rebuild.py)
+    Migration(
+        "0006_spans_granularity",
+        lambda db, r, c: [],
+        upgrade=lambda t, db, c: rebuild_spans(t, database=db, cluster=c),
     ),
 )
 
@@ -110,6 +119,8 @@ def migrate(
             transport.command(statement)
         for statement in migration.backfill(db, cluster) if migration.backfill else ():
             transport.command(statement)
+        if migration.upgrade is not None:
+            migration.upgrade(transport, db, cluster)
         transport.command(
             f"INSERT INTO {quote_identifier(db)}.schema_migrations (id) SELECT {{id:String}}",
             {"id": migration.id},

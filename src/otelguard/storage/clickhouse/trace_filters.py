@@ -2,8 +2,8 @@
 
 Same two statements as ``traces.list_traces``: (1) choose the page's trace ids from the ``traces``
 aggregate rows — grouped by trace, filtered in ``HAVING``, ordered by the sort column and ``trace_id``,
-keyset-bounded by the cursor; (2) aggregate those ids completely, reading only the days from their
-earliest start on (``traces.page_floor_ns``).
+keyset-bounded by the cursor; (2) aggregate those ids completely, reading only the rows from their
+earliest start on (``traces.page_floor_ns``, given the lower time bound of the rows step 1 read).
 
 Span-level filters (provider, prompt, text search) and ``has_guardrail_event`` are semi-joins
 (``trace_id GLOBAL IN (...)``) on ``spans`` / ``guardrail_events`` of the same project, bounded by the
@@ -131,8 +131,9 @@ def _build(
     cursor: str | None,
     limit: int,
     database: str | None,
-) -> tuple[str, str, dict[str, Any]]:
-    """(statement choosing the page's ids, statement aggregating them, parameters of the first)."""
+) -> tuple[str, str, dict[str, Any], int]:
+    """(statement choosing the page's ids, statement aggregating them, parameters of the first, the
+    lower ``start_time`` bound of the rows the first reads: 0 if none)."""
     traces = qualified_table(transport, database, "traces")
     spans = qualified_table(transport, database, "spans")
     events = qualified_table(transport, database, "guardrail_events")
@@ -176,6 +177,7 @@ def _build(
         q.end_ns is not None
     )
     slack = 0 if exact else START_SLACK_NS
+    seen_from = 0  # step 1 reads every row from here on (raised by each lower bound on start_time)
 
     if cursor is not None:
         value, trace_id = decode_keyset(cursor, scope="traces", sort=q.sort, order=q.order, ties=1)
@@ -192,13 +194,14 @@ def _build(
                 sql.bind("cursor_prune_ns", min(_MAX_NS, int(value) + slack))
             else:
                 sql.where.append(f"t.start_time >= {_NS % 'cursor_prune_ns'}")
-                sql.bind("cursor_prune_ns", max(0, int(value) - START_SLACK_NS))
+                seen_from = max(0, int(value) - START_SLACK_NS)
+                sql.bind("cursor_prune_ns", seen_from)
 
     # WHERE: prune aggregate rows by time
     if q.start_ns is not None:
-        sql.where.append(
-            f"t.start_time >= {_NS % sql.bind('start_floor_ns', max(0, q.start_ns - START_SLACK_NS))}"
-        )
+        start_floor = max(0, q.start_ns - START_SLACK_NS)
+        sql.where.append(f"t.start_time >= {_NS % sql.bind('start_floor_ns', start_floor)}")
+        seen_from = max(seen_from, start_floor)
     if q.end_ns is not None:
         sql.where.append(f"t.start_time < {_NS % sql.bind('end_ceil_ns', min(_MAX_NS, q.end_ns + slack))}")
 
@@ -240,7 +243,7 @@ def _build(
         f"  AND t.start_time >= {_NS % 'page_floor_ns'}\n"
         f"GROUP BY t.trace_id\nORDER BY sort_key {direction}, trace_id {direction}"
     )
-    return page, totals, sql.params
+    return page, totals, sql.params, seen_from
 
 
 def query_traces(
@@ -258,11 +261,11 @@ def query_traces(
     ``InvalidCursor``. ``next_cursor`` is None on the last page.
     """
     limit = max(1, min(MAX_LIMIT, int(limit)))
-    page, totals, params = _build(transport, project_id, q, cursor, limit, database)
+    page, totals, params, seen_from = _build(transport, project_id, q, cursor, limit, database)
     chosen = transport.query(page, params)
     if not chosen:
         return TracePage(items=[], next_cursor=None)
-    floor = page_floor_ns([int(row["first_ns"]) for row in chosen])
+    floor = page_floor_ns([int(row["first_ns"]) for row in chosen], seen_from)
     ids = [str(row["trace_id"]) for row in chosen]
     rows = transport.query(totals, {"project_id": project_id, "page_ids": ids, "page_floor_ns": floor})
     items = [_summary(row) for row in rows[:limit]]

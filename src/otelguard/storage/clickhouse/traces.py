@@ -5,9 +5,11 @@ statements:
 
 1. pick the page's trace ids — ``GROUP BY trace_id`` over the project's aggregate rows, filtered and
    ordered by the trace's start (newest first), keyset-bounded by the cursor, ``LIMIT limit + 1``;
-2. aggregate those ids completely: a primary-key lookup on ``(project_id, trace_id)`` in the partitions
-   from a day before the page's earliest start on (``page_floor_ns``; a trace's rows never start before
-   the trace), so totals include every row of the trace even when step 1 skipped some for pruning.
+2. aggregate those ids completely: a primary-key lookup on ``(project_id, trace_id)`` of the rows from
+   the page's earliest start on, or from a day before it where step 1 did not see that day
+   (``page_floor_ns``; a trace's rows never start before the trace), so totals include every row of
+   the trace even when step 1 skipped some for pruning. Parts hold the rows of the hours they were
+   inserted in until merged, so the newest page reads only the newest parts.
 
 Step 1 prunes rows by time where that cannot change the answer: rows starting after ``end_ns`` or after
 the cursor cannot hold the start of a qualifying trace. For ``start_ns`` it keeps one day of slack
@@ -80,11 +82,20 @@ def qualified_table(transport: ClickHouseTransport, database: str | None, name: 
     return f"{quote_identifier(validate_identifier(database or transport.database))}.{quote_identifier(name)}"
 
 
-def page_floor_ns(first_starts: list[int]) -> int:
-    """Where step 2 starts reading a page's rows: one day before the page's earliest start as step 1
-    saw it. Every row of a trace starts at or after the trace's start, so this is exact unless step 1
-    pruned rows of a trace running for more than a day (the same traces its pruning may misjudge)."""
-    return max(0, min(first_starts) - START_SLACK_NS)
+def page_floor_ns(first_starts: list[int], seen_from_ns: int = 0) -> int:
+    """Where step 2 starts reading a page's rows, given the traces' first starts as step 1 saw them and
+    the lower time bound of the rows step 1 read (``seen_from_ns``, 0 if it had none).
+
+    One day before the page's earliest start: every row of a trace starts at or after the trace's
+    start, so this is exact unless step 1 pruned rows of a trace running for more than a day (the same
+    traces its pruning may misjudge). And since step 1 saw every row from ``seen_from_ns`` on, no page
+    trace has a row between ``seen_from_ns`` and its first start: when that day lies within what step 1
+    saw, the earliest start itself gives the same rows (at 1M spans step 2 then reads 4,000 rows, not
+    63,000).
+    """
+    earliest = min(first_starts)
+    floor = max(0, earliest - START_SLACK_NS)
+    return earliest if floor >= seen_from_ns else floor
 
 
 def trace_bounds(
@@ -163,7 +174,9 @@ def list_traces(
         {
             "project_id": project_id,
             "page_ids": ids,
-            "page_floor_ns": page_floor_ns([int(row["first_ns"]) for row in page]),
+            "page_floor_ns": page_floor_ns(
+                [int(row["first_ns"]) for row in page], params.get("start_floor_ns", 0)
+            ),
         },
     )
     items = [_summary(row) for row in rows[:limit]]
