@@ -105,3 +105,79 @@ def test_detail_and_span_by_id_use_the_trace_index(ch: ClickHouseTransport) -> N
         {"t": TRACE},
     )
     assert rows == [{"lo": MIDNIGHT - HOUR, "hi": MIDNIGHT + 3 * HOUR}]
+
+
+def test_newest_first_probe_never_lets_an_older_trace_in(
+    ch: ClickHouseTransport, monkeypatch: object
+) -> None:
+    """The newest-first list tries the newest hour of rows first. Long traces whose later spans arrive in a
+    later batch have an aggregate row inside that hour although they started hours before: they must not
+    take a place on the page. Every page, with and without the probe, matches the order of true starts."""
+    import random
+
+    import pytest
+
+    from otelguard.storage.clickhouse import trace_filters
+
+    rng = random.Random(7)
+    end = MIDNIGHT + 5 * HOUR
+    starts: dict[str, int] = {}
+    late: list = []
+    first: list = []
+    for i in range(90):
+        trace = f"{i:032x}"
+        start = end - rng.randrange(0, 4 * HOUR)  # over the last four hours, many in the newest one
+        starts[trace] = start
+        first.append(span(trace_id=trace, span_id="1" * 16, start_time=start, end_time=start + 10**9))
+        if i % 3 == 0:  # a long trace: a later span, in a later insert, inside the newest hour
+            child = end - rng.randrange(0, HOUR // 2)
+            starts[trace] = min(start, child)
+            late.append(
+                span(
+                    trace_id=trace,
+                    span_id="2" * 16,
+                    parent_span_id="1" * 16,
+                    start_time=child,
+                    end_time=child + 1,
+                )
+            )
+    insert_spans(ch, first, dedup_token="first")
+    insert_spans(ch, late, dedup_token="late")
+    expected = sorted(starts, key=lambda t: (starts[t], t), reverse=True)
+
+    def walk(limit: int, **window: int) -> list[str]:
+        seen: list[str] = []
+        cursor = None
+        while True:
+            page = query_traces(ch, "proj-a", TraceQuery(**window), cursor=cursor, limit=limit)
+            seen += [item.trace_id for item in page.items]
+            for item in page.items:
+                assert item.start_time == starts[item.trace_id]
+            if page.next_cursor is None:
+                return seen
+            cursor = page.next_cursor
+
+    probed: list[int] = []
+    real = trace_filters._probed
+
+    def spy(*args: object, **kwargs: object) -> object:
+        found = real(*args, **kwargs)  # type: ignore[arg-type]
+        probed.append(found is not None)
+        return found
+
+    mp = pytest.MonkeyPatch()
+    mp.setattr(trace_filters, "_probed", spy)
+    try:
+        for limit in (5, 12):
+            assert walk(limit, end_ns=end + 1) == expected
+            assert walk(limit, start_ns=end - 3 * HOUR, end_ns=end + 1) == [
+                t for t in expected if starts[t] >= end - 3 * HOUR
+            ]
+    finally:
+        mp.undo()
+    assert any(probed) and not all(probed)  # the probe decided some pages, the full statement the rest
+    mp.setattr(trace_filters, "PROBE_NS", 10 * DAY)  # no probe at all: the same answer
+    try:
+        assert walk(5, end_ns=end + 1) == expected
+    finally:
+        mp.undo()

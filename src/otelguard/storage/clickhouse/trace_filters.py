@@ -11,6 +11,13 @@ time range when one is given. Row pruning by time keeps one day of slack whereve
 change an aggregate the query filters or sorts on (as in ``traces.py``, only traces running for more
 than a day across a bound can be misjudged).
 
+The default order (newest first), without span-level, event, user or session filters, first tries the
+newest hour of rows (``PROBE_NS`` below the page's upper bound): a trace whose first start is at or after
+that floor has all its rows there, so the probe judges it exactly; a trace that only *appears* to start
+there (it has older rows) is recognised by its first start in ``trace_index`` and dropped. When the probe
+leaves a full page of exactly judged traces, those are the page (at 1M spans: ~4 ms and a ~5 ms lookup
+instead of ~16 ms aggregating the whole day); otherwise the full statement runs.
+
 Sort values are compared exactly: integers as Int64/UInt64, cost as a Decimal128(12) sum (a Float64 sum
 depends on the order rows are added in, which would make keyset pages skip or repeat), and every sort is
 made unique with ``trace_id``. Only whitelisted expressions reach the SQL text; values are parameters.
@@ -20,17 +27,26 @@ from __future__ import annotations
 
 import math
 import re
+import time
 from collections.abc import Iterator
 from typing import Any
 
 from otelguard.storage.clickhouse.keyset import check_value, decode_keyset, encode_keyset
 from otelguard.storage.clickhouse.models import TracePage, TraceQuery, TraceSummary
-from otelguard.storage.clickhouse.traces import MAX_LIMIT, START_SLACK_NS, page_floor_ns, qualified_table
+from otelguard.storage.clickhouse.traces import (
+    MAX_LIMIT,
+    START_SLACK_NS,
+    first_starts,
+    page_floor_ns,
+    qualified_table,
+)
 from otelguard.storage.clickhouse.transport import ClickHouseTransport
 
 __all__ = ["EXPORT_MAX_ROWS", "TRACE_SORTS", "iter_traces", "query_traces", "table_name"]
 
 EXPORT_MAX_ROWS = 100_000
+PROBE_NS = 3_600 * 10**9  # the newest-first list first reads this much below its upper bound
+_PROBE_MARGIN = 20  # candidates beyond the page, so a few dropped ones do not force the full statement
 _NS = "fromUnixTimestamp64Nano({%s:Int64}, 'UTC')"
 _MAX_NS = 2**63 - 1
 COST_DECIMAL = "sum(toDecimal128(if(isFinite(t.total_cost), t.total_cost, 0), 12))"
@@ -131,9 +147,11 @@ def _build(
     cursor: str | None,
     limit: int,
     database: str | None,
-) -> tuple[str, str, dict[str, Any], int]:
+) -> tuple[str, str, dict[str, Any], int, tuple[str, int] | None]:
     """(statement choosing the page's ids, statement aggregating them, parameters of the first, the
-    lower ``start_time`` bound of the rows the first reads: 0 if none)."""
+    lower ``start_time`` bound of the rows the first reads: 0 if none, and the probe: the first statement
+    limited to rows from a floor on, with that floor — None when the order is not newest first or the
+    window is no wider than the probe)."""
     traces = qualified_table(transport, database, "traces")
     spans = qualified_table(transport, database, "spans")
     events = qualified_table(transport, database, "guardrail_events")
@@ -179,6 +197,7 @@ def _build(
     slack = 0 if exact else START_SLACK_NS
     seen_from = 0  # step 1 reads every row from here on (raised by each lower bound on start_time)
 
+    upper = q.end_ns  # the newest first start the page may hold (for the probe)
     if cursor is not None:
         value, trace_id = decode_keyset(cursor, scope="traces", sort=q.sort, order=q.order, ties=1)
         check_value(value, sort_type)
@@ -190,6 +209,8 @@ def _build(
         )
         if q.sort == "start_time":
             if desc:
+                cap = int(value) + 1  # the cursor's own start may repeat (ties by trace_id)
+                upper = cap if upper is None else min(upper, cap)
                 sql.where.append(f"t.start_time <= {_NS % 'cursor_prune_ns'}")
                 sql.bind("cursor_prune_ns", min(_MAX_NS, int(value) + slack))
             else:
@@ -226,16 +247,36 @@ def _build(
         )
 
     direction = "DESC" if desc else "ASC"
-    page = (
-        "SELECT t.trace_id AS trace_id, toUnixTimestamp64Nano(min(t.start_time)) AS first_ns\n"
-        f"FROM {traces} AS t\n"
-        "WHERE t.project_id = {project_id:String}"
-        + "".join(f"\n  AND {w}" for w in sql.where)
-        + "\nGROUP BY t.trace_id\n"
-        + f"HAVING {' AND '.join(sql.having) or '1'}\n"
-        + f"ORDER BY {sort_expr} {direction}, t.trace_id {direction}\n"
-        + "LIMIT {limit:UInt32}"
+
+    def choose(extra: str, limit_param: str) -> str:
+        return (
+            "SELECT t.trace_id AS trace_id, toUnixTimestamp64Nano(min(t.start_time)) AS first_ns\n"
+            f"FROM {traces} AS t\n"
+            "WHERE t.project_id = {project_id:String}"
+            + "".join(f"\n  AND {w}" for w in [*sql.where, *([extra] if extra else [])])
+            + "\nGROUP BY t.trace_id\n"
+            + f"HAVING {' AND '.join(sql.having) or '1'}\n"
+            + f"ORDER BY {sort_expr} {direction}, t.trace_id {direction}\n"
+            + f"LIMIT {{{limit_param}:UInt32}}"
+        )
+
+    page = choose("", "limit")
+    probe: tuple[str, int] | None = None
+    # Not for span-level or event filters (the probe would run their semi-join once more, and they are
+    # usually too selective for one hour to fill a page) nor for one user's or session's traces.
+    narrow = (
+        q.provider,
+        q.prompt_name,
+        q.prompt_version,
+        q.search,
+        q.has_guardrail_event,
+        q.user_id,
+        q.session_id,
     )
+    if q.sort == "start_time" and desc and all(v is None for v in narrow):
+        floor = (time.time_ns() if upper is None else upper) - PROBE_NS
+        if floor > (q.start_ns or 0):
+            probe = (choose(f"t.start_time >= {_NS % 'probe_floor_ns'}", "probe_limit"), floor)
     totals = (
         f"SELECT{_AGGREGATES},\n    {sort_expr} AS sort_key,\n    toString(sort_key) AS sort_value\n"
         f"FROM {traces} AS t\n"
@@ -243,7 +284,27 @@ def _build(
         f"  AND t.start_time >= {_NS % 'page_floor_ns'}\n"
         f"GROUP BY t.trace_id\nORDER BY sort_key {direction}, trace_id {direction}"
     )
-    return page, totals, sql.params, seen_from
+    return page, totals, sql.params, seen_from, probe
+
+
+def _probed(
+    transport: ClickHouseTransport,
+    project_id: str,
+    probe: tuple[str, int],
+    params: dict[str, Any],
+    limit: int,
+    database: str | None,
+) -> list[dict[str, Any]] | None:
+    """The page's ``limit + 1`` rows chosen from the probe's rows, or None when the probe cannot decide."""
+    statement, floor = probe
+    rows = transport.query(
+        statement, {**params, "probe_floor_ns": floor, "probe_limit": limit + 1 + _PROBE_MARGIN}
+    )
+    if len(rows) < limit + 1:
+        return None  # older traces may belong on the page
+    firsts = first_starts(transport, project_id, [str(r["trace_id"]) for r in rows], database)
+    exact = [r for r in rows if firsts.get(str(r["trace_id"]), -1) >= floor]
+    return exact[: limit + 1] if len(exact) >= limit + 1 else None
 
 
 def query_traces(
@@ -261,11 +322,15 @@ def query_traces(
     ``InvalidCursor``. ``next_cursor`` is None on the last page.
     """
     limit = max(1, min(MAX_LIMIT, int(limit)))
-    page, totals, params, seen_from = _build(transport, project_id, q, cursor, limit, database)
-    chosen = transport.query(page, params)
-    if not chosen:
-        return TracePage(items=[], next_cursor=None)
-    floor = page_floor_ns([int(row["first_ns"]) for row in chosen], seen_from)
+    page, totals, params, seen_from, probe = _build(transport, project_id, q, cursor, limit, database)
+    chosen = _probed(transport, project_id, probe, params, limit, database) if probe else None
+    if chosen is not None:  # every row of these traces starts at or after its first start
+        floor = min(int(row["first_ns"]) for row in chosen)
+    else:
+        chosen = transport.query(page, params)
+        if not chosen:
+            return TracePage(items=[], next_cursor=None)
+        floor = page_floor_ns([int(row["first_ns"]) for row in chosen], seen_from)
     ids = [str(row["trace_id"]) for row in chosen]
     rows = transport.query(totals, {"project_id": project_id, "page_ids": ids, "page_floor_ns": floor})
     items = [_summary(row) for row in rows[:limit]]

@@ -38,6 +38,7 @@ __all__ = [
     "MAX_LIMIT",
     "MAX_TREE_DEPTH",
     "build_tree",
+    "first_starts",
     "get_trace",
     "list_traces",
     "page_floor_ns",
@@ -112,6 +113,21 @@ def trace_bounds(
         return None
     lo = int(rows[0]["lo"])
     return lo, max(int(rows[0]["hi"]), lo)
+
+
+def first_starts(
+    transport: ClickHouseTransport, project_id: str, trace_ids: list[str], database: str | None
+) -> dict[str, int]:
+    """Each trace's first start in ns, from ``trace_index`` (traces it does not know are left out)."""
+    if not trace_ids:
+        return {}
+    rows = transport.query(
+        "SELECT trace_id, toUnixTimestamp64Nano(min(start_time)) AS lo\n"
+        f"FROM {qualified_table(transport, database, 'trace_index')}\n"
+        "WHERE project_id = {project_id:String} AND trace_id IN {ids:Array(String)}\nGROUP BY trace_id",
+        {"project_id": project_id, "ids": trace_ids},
+    )
+    return {str(r["trace_id"]): int(r["lo"]) for r in rows}
 
 
 def list_traces(
