@@ -69,13 +69,11 @@ from otelguard.guardrails import (
     UnknownPolicy,
     UnknownStage,
 )
+from otelguard.guardrails.egress import ALLOW_NETWORKS_ENV, LOCAL_NETWORKS, AddressPolicy, parse_networks
 from otelguard.guardrails.engine import Engine
 from otelguard.guardrails.policy import CompiledPolicy
 from otelguard.guardrails.policy_source import PolicyRow, PolicySource
 from otelguard.guardrails.webhooks import (
-    ALLOW_NETWORKS_ENV,
-    LOCAL_NETWORKS,
-    AddressPolicy,
     Delivery,
     DeliveryResult,
     SecretResolver,
@@ -83,7 +81,6 @@ from otelguard.guardrails.webhooks import (
     WebhookAlertSink,
     WebhookSender,
     check_webhook_url,
-    parse_networks,
 )
 from otelguard.storage import postgres
 from otelguard.storage.clickhouse import ClickHouseTransport, insert_guardrail_events

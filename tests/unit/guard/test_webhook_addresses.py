@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from otelguard.guardrails.webhooks import (
+from otelguard.guardrails.egress import (
     ALLOW_NETWORKS_ENV,
     LOCAL_NETWORKS,
     AddressPolicy,
