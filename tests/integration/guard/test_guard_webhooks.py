@@ -3,6 +3,7 @@ thread): delivery, deduplication, retry after a 500, and a dead receiver never s
 
 from __future__ import annotations
 
+import contextlib
 import json
 import socket
 import threading
@@ -197,19 +198,27 @@ SPEC = {
 }
 
 
-@pytest.fixture
-def client() -> Iterator[tuple[TestClient, GuardService]]:
-    rows = [PolicyRow("ns/safety", 1, SPEC, (1,))]
-    config = GuardConfig(webhook_backoff_s=0.05, webhook_timeout_s=2.0, webhook_allow_networks=LOOPBACK)
+@contextlib.contextmanager
+def serve_guard(rows: list[PolicyRow], config: GuardConfig) -> Iterator[tuple[TestClient, GuardService]]:
+    """The API app around a started guard service (no stores), signed in with ``KEY``."""
     guard = GuardService(lambda: rows, config=config).start(poll=False)
 
     def verify(creds: Credentials) -> Principal | None:
         return Principal("pid-1", "default", "pk-1") if creds.secret == KEY else None
 
     ctx = ApiContext(clickhouse=object(), keys=KeyCache(verify), guard=guard)  # type: ignore[arg-type]
-    with TestClient(create_app(ctx)) as c:
-        yield c, guard
-    guard.close()
+    try:
+        with TestClient(create_app(ctx)) as c:
+            yield c, guard
+    finally:
+        guard.close()
+
+
+@pytest.fixture
+def client() -> Iterator[tuple[TestClient, GuardService]]:
+    config = GuardConfig(webhook_backoff_s=0.05, webhook_timeout_s=2.0, webhook_allow_networks=LOOPBACK)
+    with serve_guard([PolicyRow("ns/safety", 1, SPEC, (1,))], config) as served:
+        yield served
 
 
 def wait_done(c: TestClient, job_id: str, key: str = "callback") -> dict[str, Any]:

@@ -19,12 +19,9 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from prometheus_client import REGISTRY
-from test_guard_webhooks import AUTH, KEY, LOOPBACK, Receiver
+from test_guard_webhooks import AUTH, LOOPBACK, Receiver, serve_guard
 
-from otelguard.auth import Credentials, KeyCache, Principal
 from otelguard.guardrails.webhooks import Delivery, DeliveryResult, WebhookSender
-from otelguard.webui.app import create_app
-from otelguard.webui.context import ApiContext
 from otelguard.webui.guard_service import GuardConfig, GuardService, PolicyRow
 
 
@@ -206,16 +203,8 @@ def alert_spec(url: str) -> dict[str, Any]:
 def strict(receiver: Receiver) -> Iterator[tuple[TestClient, GuardService]]:
     """A guard service with the cluster's strict default (no allow-list); its alert goes to loopback."""
     rows = [PolicyRow("ns/alerts", 1, alert_spec(f"{receiver.url}/alerts"), (1,))]
-    config = GuardConfig.from_env({}, local=False)
-    guard = GuardService(lambda: rows, config=config).start(poll=False)
-
-    def verify(creds: Credentials) -> Principal | None:
-        return Principal("pid-1", "default", "pk-1") if creds.secret == KEY else None
-
-    ctx = ApiContext(clickhouse=object(), keys=KeyCache(verify), guard=guard)  # type: ignore[arg-type]
-    with TestClient(create_app(ctx)) as c:
-        yield c, guard
-    guard.close()
+    with serve_guard(rows, GuardConfig.from_env({}, local=False)) as served:
+        yield served
 
 
 def test_async_callbacks_to_loopback_are_refused_with_the_reason(
