@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query
@@ -114,8 +115,36 @@ def compare(
         raise bad_request(exc) from None
 
 
-def _side(name: str, source: str | None, evaluator: str | None) -> ScoreSide:
-    return ScoreSide(name=name, source=source, evaluator_name=evaluator)
+@dataclass(frozen=True, slots=True)
+class _Pair:
+    """What correlation and agreement share: which source/evaluator each side takes, and the window."""
+
+    source_a: str | None
+    source_b: str | None
+    evaluator_a: str | None
+    evaluator_b: str | None
+    start_ns: int
+    end_ns: int
+
+    def sides(self, name_a: str, name_b: str) -> tuple[ScoreSide, ScoreSide]:
+        return (
+            ScoreSide(name=name_a, source=self.source_a, evaluator_name=self.evaluator_a),
+            ScoreSide(name=name_b, source=self.source_b, evaluator_name=self.evaluator_b),
+        )
+
+
+def _pair(
+    source_a: SourceParam = None,
+    source_b: SourceParam = None,
+    evaluator_a: EvaluatorParam = None,
+    evaluator_b: EvaluatorParam = None,
+    start: Start = None,
+    end: End = None,
+) -> _Pair:
+    return _Pair(source_a, source_b, evaluator_a, evaluator_b, *time_window(start, end))
+
+
+Pair = Annotated[_Pair, Depends(_pair)]
 
 
 @router.get(
@@ -129,21 +158,11 @@ def correlation(
     who: Authenticated,
     name_a: _Name,
     name_b: _Name,
-    source_a: SourceParam = None,
-    source_b: SourceParam = None,
-    evaluator_a: EvaluatorParam = None,
-    evaluator_b: EvaluatorParam = None,
-    start: Start = None,
-    end: End = None,
+    pair: Pair,
 ) -> ScoreCorrelation:
-    start_ns, end_ns = time_window(start, end)
     try:
-        q = CorrelationQuery(
-            a=_side(name_a, source_a, evaluator_a),
-            b=_side(name_b, source_b, evaluator_b),
-            start_ns=start_ns,
-            end_ns=end_ns,
-        )
+        a, b = pair.sides(name_a, name_b)
+        q = CorrelationQuery(a=a, b=b, start_ns=pair.start_ns, end_ns=pair.end_ns)
         return score_correlation(ctx.clickhouse, who.project_id, q)
     except (ValidationError, ScoreAnalyticsError) as exc:
         raise bad_request(exc) from None
@@ -159,21 +178,11 @@ def agreement(
     ctx: Context,
     who: Authenticated,
     name: _Name,
-    source_a: SourceParam = None,
-    source_b: SourceParam = None,
-    evaluator_a: EvaluatorParam = None,
-    evaluator_b: EvaluatorParam = None,
-    start: Start = None,
-    end: End = None,
+    pair: Pair,
 ) -> ScoreAgreement:
-    start_ns, end_ns = time_window(start, end)
     try:
-        q = AgreementQuery(
-            a=_side(name, source_a, evaluator_a),
-            b=_side(name, source_b, evaluator_b),
-            start_ns=start_ns,
-            end_ns=end_ns,
-        )
+        a, b = pair.sides(name, name)
+        q = AgreementQuery(a=a, b=b, start_ns=pair.start_ns, end_ns=pair.end_ns)
         return score_agreement(ctx.clickhouse, who.project_id, q)
     except (ValidationError, ScoreAnalyticsError) as exc:
         raise bad_request(exc) from None
