@@ -3,6 +3,7 @@ zone, bad ranges and cursors are 400s, ids are checked before they reach a query
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import datetime
 from typing import Annotated, Any, Literal
@@ -24,6 +25,7 @@ __all__ = [
     "Start",
     "bad_request",
     "check_hex_id",
+    "read_json_body",
     "reject_unknown_params",
     "time_range",
     "to_ns",
@@ -115,3 +117,26 @@ End = Annotated[datetime | None, Query(description="Latest start, ISO 8601 with 
 Cursor = Annotated[str | None, Query(max_length=2048, description="next_cursor of the previous page")]
 Limit = Annotated[int, Query(ge=1, description="Page size; values above 1000 are clamped")]
 Order = Annotated[Literal["asc", "desc"], Query(description="Sort direction")]
+
+
+async def read_json_body(request: Request, limit: int) -> Any:
+    """The decoded JSON body; 413 above ``limit`` bytes (declared or read), 400 when empty, not UTF-8 or
+    not JSON. Every route that parses its own body (guard, scores, score configs, feedback) uses this."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise HTTPException(413, f"request body is {declared} bytes, over the limit of {limit} bytes")
+    body = await request.body()
+    if len(body) > limit:
+        raise HTTPException(413, f"request body is {len(body)} bytes, over the limit of {limit} bytes")
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise HTTPException(
+            400, f"request body is not valid UTF-8 (byte {exc.start}: {exc.reason})"
+        ) from None
+    if not text.strip():
+        raise HTTPException(400, "request body is empty: send a JSON object")
+    try:
+        return json.loads(text)
+    except ValueError as exc:
+        raise HTTPException(400, f"request body is not valid JSON: {exc}") from None

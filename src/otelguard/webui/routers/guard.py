@@ -12,7 +12,6 @@ just as local mode does. See ``otelguard.webui.guard_service`` for policy select
 
 from __future__ import annotations
 
-import json
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request
@@ -25,7 +24,7 @@ from otelguard.auth import API_KEY_HEADER, Principal, Unauthenticated, credentia
 from otelguard.guardrails import GuardrailError, InputTooLarge, InvalidText, UnknownPolicy
 from otelguard.webui.context import ApiContext
 from otelguard.webui.guard_service import MAX_ATTEMPT, AsyncQueueFull, GuardRequest, GuardService
-from otelguard.webui.params import API_ERRORS
+from otelguard.webui.params import API_ERRORS, read_json_body
 from otelguard.webui.security import Context
 
 router = APIRouter(prefix="/api/v1", tags=["guard"], responses=API_ERRORS)
@@ -111,27 +110,6 @@ def _error(exc: Exception) -> HTTPException:
     return HTTPException(400, str(exc))
 
 
-async def _json_body(request: Request, limit: int) -> Any:
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise HTTPException(413, f"request body is {declared} bytes, over the limit of {limit} bytes")
-    body = await request.body()
-    if len(body) > limit:
-        raise HTTPException(413, f"request body is {len(body)} bytes, over the limit of {limit} bytes")
-    try:
-        text = body.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise HTTPException(
-            400, f"request body is not valid UTF-8 (byte {exc.start}: {exc.reason})"
-        ) from None
-    if not text.strip():
-        raise HTTPException(400, "request body is empty: send a JSON object")
-    try:
-        return json.loads(text)
-    except ValueError as exc:
-        raise HTTPException(400, f"request body is not valid JSON: {exc}") from None
-
-
 def _check(service: GuardService, body: Any, who: Principal) -> dict[str, Any]:
     """One check from a decoded JSON value; raises GuardrailError / ValidationError on bad input."""
     if not isinstance(body, dict):
@@ -159,7 +137,7 @@ _OPENAPI_BODY: dict[str, Any] = {
 )
 async def guard(request: Request, ctx: Context, who: Who) -> JSONResponse:
     service = _service(ctx)
-    body = await _json_body(request, service.config.max_body_bytes)
+    body = await read_json_body(request, service.config.max_body_bytes)
     try:
         size = max((len(v) for v in (body.get("input"), body.get("output")) if isinstance(v, str)), default=0)
         if size > _THREAD_ABOVE:
@@ -186,7 +164,7 @@ async def guard(request: Request, ctx: Context, who: Who) -> JSONResponse:
 )
 async def guard_batch(request: Request, ctx: Context, who: Who) -> JSONResponse:
     service = _service(ctx)
-    body = await _json_body(request, service.config.max_batch_bytes)
+    body = await read_json_body(request, service.config.max_batch_bytes)
     items = body.get("items") if isinstance(body, dict) else None
     if not isinstance(items, list):
         raise HTTPException(400, "a batch is a JSON object with an 'items' list")
@@ -233,7 +211,7 @@ class GuardAsyncBody(GuardBody):
 )
 async def guard_async(request: Request, ctx: Context, who: Who) -> JSONResponse:
     service = _service(ctx)
-    body = await _json_body(request, service.config.max_body_bytes)
+    body = await read_json_body(request, service.config.max_body_bytes)
     if not isinstance(body, dict):
         raise HTTPException(400, "a guard request is a JSON object")
     try:
