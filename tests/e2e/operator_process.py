@@ -7,13 +7,14 @@ import os
 import re
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
 import httpx
 import yaml
 from kube_cluster import TestCluster, free_port
+
+import polling
 
 
 def service_account_kubeconfig(k: TestCluster, namespace: str, account: str, path: Path) -> Path:
@@ -31,14 +32,7 @@ def service_account_kubeconfig(k: TestCluster, namespace: str, account: str, pat
 
 
 def wait_for(predicate: Any, timeout: float = 90.0, what: str = "") -> Any:
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        last = predicate()
-        if last:
-            return last
-        time.sleep(0.3)
-    raise AssertionError(f"timed out waiting for {what}: last {last!r}")
+    return polling.eventually(predicate, timeout, what=what or "the condition", interval_s=0.3)
 
 
 def apiserver_writes(k: TestCluster) -> float:

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import json
 import subprocess
-import time
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from kube_cluster import TestCluster
+
+import polling
 
 pytestmark = pytest.mark.e2e
 
@@ -63,12 +64,7 @@ def ok(result: subprocess.CompletedProcess[str]) -> str:
 
 
 def eventually(check: Callable[[], bool], timeout: float = 60.0, what: str = "condition") -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():
-            return
-        time.sleep(0.5)
-    pytest.fail(f"timed out after {timeout:.0f}s waiting for {what}")
+    polling.eventually(check, timeout, what=what, interval_s=0.5)
 
 
 def test_crd_status_subresource_and_cel_validation(kube_cluster: TestCluster) -> None:

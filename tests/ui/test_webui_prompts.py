@@ -4,9 +4,10 @@ carry the prompt version. Screenshots land in test-artifacts/ui/."""
 
 from __future__ import annotations
 
+import functools
 import re
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -18,6 +19,7 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.trace import Status, StatusCode
 from playwright.sync_api import Page, expect
 
+import polling
 from platform_process import Platform
 
 pytestmark = pytest.mark.slow
@@ -98,11 +100,7 @@ def write_triage(path: Path, version: int) -> None:
     )
 
 
-def eventually(check: Callable[[], bool], timeout_s: float = 45.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not check():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.3)
+eventually = functools.partial(polling.eventually, timeout_s=45.0)
 
 
 def timeline(platform: Platform) -> list[dict[str, object]]:

@@ -6,12 +6,13 @@ test-artifacts/ui/ (50+)."""
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,7 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.trace import set_span_in_context
 from playwright.sync_api import Page, expect
 
+import polling
 from platform_process import Platform
 
 pytestmark = pytest.mark.slow
@@ -84,14 +86,7 @@ class Seeded:
     focus: dict[str, Any]  # the trace the trace-page test opens
 
 
-def eventually(check: Callable[[], Any], timeout_s: float = 90.0) -> Any:
-    deadline = time.monotonic() + timeout_s
-    while True:
-        got = check()
-        if got:
-            return got
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.5)
+eventually = functools.partial(polling.eventually, timeout_s=90.0)
 
 
 def shot(page: Page, name: str, full_page: bool = False) -> None:

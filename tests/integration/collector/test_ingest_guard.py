@@ -23,6 +23,7 @@ from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 
+import polling
 from platform_process import Platform
 
 pytestmark = pytest.mark.slow
@@ -128,13 +129,7 @@ class Hooks:
 
 
 def eventually(what: str, check: Callable[[], Any], timeout_s: float = 30.0) -> Any:
-    deadline = time.monotonic() + timeout_s
-    while True:
-        got = check()
-        if got:
-            return got
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.25)
+    return polling.eventually(check, timeout_s, what=what)
 
 
 @pytest.fixture(scope="module")

@@ -16,6 +16,7 @@ import pytest
 import redis
 from openai_stub_server import OpenAIStub, Reply
 
+import polling
 from otelguard.evals.app import EVALUATE_TASK, create_celery
 from otelguard.evals.drain import ScoreDrain
 from otelguard.evals.stats import DEAD_LETTERS, SCORE_QUEUE, dead_letters, read_stats
@@ -130,12 +131,7 @@ def worker(redis_url: str) -> Iterator[subprocess.Popen[bytes]]:
 
 
 def wait_for(predicate: Any, timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.1)
-    raise AssertionError("timed out")
+    polling.eventually(predicate, timeout, interval_s=0.1)
 
 
 def test_worker_processes_score_and_the_drain_writes_chdb(

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -14,6 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
+import polling
 from platform_process import Platform
 
 pytestmark = pytest.mark.slow
@@ -82,12 +82,7 @@ def apply(platform: Platform, tmp: Path, name: str, text: str) -> None:
 
 
 def wait_for(what: str, check: Callable[[], bool], timeout_s: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if check():
-            return
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}")
+    polling.eventually(check, timeout_s, what=what)
 
 
 def guard(

@@ -15,6 +15,7 @@ from typing import Any
 import httpx
 import pytest
 
+import polling
 from otelguard.local.stores import open_postgres
 from otelguard.settings import Settings
 from otelguard.storage import postgres
@@ -57,12 +58,7 @@ def ready(obj: dict[str, Any]) -> dict[str, Any]:
 
 
 def wait_for(what: str, check: Callable[[], bool], timeout_s: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if check():
-            return
-        time.sleep(0.3)
-    raise AssertionError(f"timed out waiting for {what}")
+    polling.eventually(check, timeout_s, what=what)
 
 
 @pytest.fixture(scope="module")

@@ -4,9 +4,10 @@ scores read back through the API and the workers' counters on the Evaluator's st
 
 from __future__ import annotations
 
+import functools
 import json
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,7 @@ from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 
+import polling
 from platform_process import Platform
 
 pytestmark = [pytest.mark.slow]
@@ -41,14 +43,7 @@ spec:
 """
 
 
-def eventually(check: Callable[[], Any], timeout_s: float = 60.0) -> Any:
-    deadline = time.monotonic() + timeout_s
-    while True:
-        got = check()
-        if got:
-            return got
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.3)
+eventually = functools.partial(polling.eventually, timeout_s=60.0)
 
 
 @pytest.fixture(scope="module")

@@ -3,13 +3,14 @@ compile previews and their errors, versions after edits and label moves, diffs, 
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterator
+import functools
+from collections.abc import Iterator
 
 import httpx
 import pytest
 from prompt_support import AUTH, Server, store
 
+import polling
 from otelguard.storage.postgres import Database
 
 TRIAGE = {
@@ -33,12 +34,7 @@ SUMMARY = {
 }
 
 
-def eventually(check: Callable[[], bool], timeout_s: float = 5.0) -> None:
-    """Label moves show within the server's cache TTL (about a second; stale served while renewing)."""
-    deadline = time.monotonic() + timeout_s
-    while not check():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.1)
+eventually = functools.partial(polling.eventually, timeout_s=5.0)
 
 
 @pytest.fixture

@@ -3,12 +3,12 @@ editing one in place makes version 2, a label move follows, and the diff shows t
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+import polling
 from platform_process import Platform
 
 pytestmark = [pytest.mark.slow]
@@ -30,11 +30,7 @@ def write(path: Path, template: str, production: str) -> None:
     path.write_text(PROMPT.format(template=template, production=production))
 
 
-def eventually(check: Callable[[], bool], timeout_s: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not check():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.3)
+eventually = polling.eventually
 
 
 @pytest.fixture(scope="module")
